@@ -1,0 +1,65 @@
+# Two commands on a fresh machine with Python 3.11+ and make:
+#   make demo   install the package and run the demo (embedded local server unless TASKMANAGER_API_URL is set)
+#   make test   install the test tools and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SPEC_URL ?= https://api.prismq.nomoos.cz/api/openapi.json
+
+.DEFAULT_GOAL := demo
+.PHONY: demo test install dev spec generate check-generated record bench lint typecheck clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+dev: $(VENV)/.dev-installed
+
+demo: install
+	$(BIN)/taskmanager demo
+
+test: dev
+	$(BIN)/python -m pytest
+
+# Download the published API description ("the API changed" story: make spec generate).
+spec: dev
+	$(BIN)/python scripts/fetch_spec.py "$(SPEC_URL)" openapi.json
+
+# openapi.json + openapi.overlay.yaml -> generated/taskmanager_api (deterministic).
+generate: dev
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/generate.py
+
+check-generated: generate
+	@if [ -n "$$(git status --porcelain -- generated)" ]; then \
+		git status --short -- generated; git --no-pager diff --stat -- generated; \
+		echo "generated/ differs from what openapi.json + openapi.overlay.yaml produce: run 'make generate' and commit" >&2; \
+		exit 1; \
+	fi
+	@echo "generated/ is up to date"
+
+# Record cassettes against the local server (or TASKMANAGER_API_URL when set).
+record: dev
+	$(BIN)/python -m pytest tests --record-mode=rewrite -m "not slow" -p no:randomly
+
+bench: dev
+	$(BIN)/python scripts/bench.py
+
+lint: dev
+	$(BIN)/ruff check taskmanager tests scripts
+	$(BIN)/ruff format --check taskmanager tests scripts
+
+typecheck: dev
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
