@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.task_claimed import TaskClaimed
+
+
+T = TypeVar("T", bound="ClaimTaskEnvelope")
+
+
+@_attrs_define
+class ClaimTaskEnvelope:
+    """
+    Attributes:
+        success (bool):
+        message (str):
+        timestamp (int): Unix time of the reply.
+        data (TaskClaimed):
+    """
+
+    success: bool
+    message: str
+    timestamp: int
+    data: TaskClaimed
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        success = self.success
+
+        message = self.message
+
+        timestamp = self.timestamp
+
+        data = self.data.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "success": success,
+                "message": message,
+                "timestamp": timestamp,
+                "data": data,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.task_claimed import TaskClaimed
+
+        d = dict(src_dict)
+        success = d.pop("success")
+
+        message = d.pop("message")
+
+        timestamp = d.pop("timestamp")
+
+        data = TaskClaimed.from_dict(d.pop("data"))
+
+        claim_task_envelope = cls(
+            success=success,
+            message=message,
+            timestamp=timestamp,
+            data=data,
+        )
+
+        claim_task_envelope.additional_properties = d
+        return claim_task_envelope
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.task_created import TaskCreated
+
+
+T = TypeVar("T", bound="CreateTaskEnvelope")
+
+
+@_attrs_define
+class CreateTaskEnvelope:
+    """
+    Attributes:
+        success (bool):
+        message (str):
+        timestamp (int): Unix time of the reply.
+        data (TaskCreated): A new task (string id, type, status "pending", dedupe_key), or the task that already had
+            these parameters (numeric id, its current status, deduplicated=true, no type and no dedupe_key).
+    """
+
+    success: bool
+    message: str
+    timestamp: int
+    data: TaskCreated
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        success = self.success
+
+        message = self.message
+
+        timestamp = self.timestamp
+
+        data = self.data.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "success": success,
+                "message": message,
+                "timestamp": timestamp,
+                "data": data,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.task_created import TaskCreated
+
+        d = dict(src_dict)
+        success = d.pop("success")
+
+        message = d.pop("message")
+
+        timestamp = d.pop("timestamp")
+
+        data = TaskCreated.from_dict(d.pop("data"))
+
+        create_task_envelope = cls(
+            success=success,
+            message=message,
+            timestamp=timestamp,
+            data=data,
+        )
+
+        create_task_envelope.additional_properties = d
+        return create_task_envelope
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
