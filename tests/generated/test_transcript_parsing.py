@@ -108,13 +108,15 @@ def _route(record: dict[str, Any]) -> tuple[str, str, ModuleType, type, type]:
     return UNROUTED_STAND_IN
 
 
-def _client() -> AuthenticatedClient:
+def _client(transport: httpx.MockTransport | None = None) -> AuthenticatedClient:
+    """The construction the facade uses: the key goes in X-API-Key with no prefix."""
     return AuthenticatedClient(
         base_url="http://127.0.0.1:9/api",
         token="test-key",
         prefix="",
         auth_header_name="X-API-Key",
         raise_on_unexpected_status=True,
+        httpx_args={"transport": transport} if transport is not None else {},
     )
 
 
@@ -306,14 +308,7 @@ def _replay(record: dict[str, Any], seen: list[httpx.Request]) -> httpx.MockTran
 def test_sync_call_sends_the_key_and_parses_the_reply() -> None:
     """sync_detailed builds the request under the /api base with X-API-Key and returns the typed reply."""
     seen: list[httpx.Request] = []
-    client = AuthenticatedClient(
-        base_url="http://127.0.0.1:9/api",
-        token="test-key",
-        prefix="",
-        auth_header_name="X-API-Key",
-        raise_on_unexpected_status=True,
-        httpx_args={"transport": _replay(BY_CASE["create.create_new"], seen)},
-    )
+    client = _client(_replay(BY_CASE["create.create_new"], seen))
     params = {"topic": "Hello", "style": "formal", "n": 3}
     body = CreateTaskRequest(type_="PrismQ.Script.Generate", params=JsonObject.from_dict(params))
     with client:
@@ -338,14 +333,7 @@ def anyio_backend() -> str:
 async def test_async_call_parses_the_claim_500_as_error_envelope() -> None:
     """asyncio_detailed parses the 500 an empty queue answers into ErrorEnvelope."""
     seen: list[httpx.Request] = []
-    client = AuthenticatedClient(
-        base_url="http://127.0.0.1:9/api",
-        token="test-key",
-        prefix="",
-        auth_header_name="X-API-Key",
-        raise_on_unexpected_status=True,
-        httpx_args={"transport": _replay(BY_CASE["claim.claim_empty"], seen)},
-    )
+    client = _client(_replay(BY_CASE["claim.claim_empty"], seen))
     async with client:
         body = ClaimTaskRequest(worker_id="w1", task_type_id=1)
         reply = await claim_task.asyncio_detailed(client=client, body=body)
