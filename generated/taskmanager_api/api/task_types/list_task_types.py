@@ -13,7 +13,7 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    active_only: bool | Unset = False,
+    active_only: bool | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -89,12 +89,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    active_only: bool | Unset = False,
+    active_only: bool | Unset = UNSET,
 ) -> Response[AuthErrorBody | ErrorEnvelope | ListTaskTypesEnvelope]:
     """List task types
 
     Args:
-        active_only (bool | Unset):  Default: False.
+        active_only (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -118,12 +118,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    active_only: bool | Unset = False,
+    active_only: bool | Unset = UNSET,
 ) -> AuthErrorBody | ErrorEnvelope | ListTaskTypesEnvelope | None:
     """List task types
 
     Args:
-        active_only (bool | Unset):  Default: False.
+        active_only (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -142,12 +142,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    active_only: bool | Unset = False,
+    active_only: bool | Unset = UNSET,
 ) -> Response[AuthErrorBody | ErrorEnvelope | ListTaskTypesEnvelope]:
     """List task types
 
     Args:
-        active_only (bool | Unset):  Default: False.
+        active_only (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -169,12 +169,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    active_only: bool | Unset = False,
+    active_only: bool | Unset = UNSET,
 ) -> AuthErrorBody | ErrorEnvelope | ListTaskTypesEnvelope | None:
     """List task types
 
     Args:
-        active_only (bool | Unset):  Default: False.
+        active_only (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
