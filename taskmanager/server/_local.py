@@ -1,0 +1,239 @@
+"""Starting the server: in-process (``LocalServer``) or in the foreground (``serve``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from ._app import App
+from ._http import HTTPServer
+from ._store import Store
+
+__all__ = ["DEFAULT_DB", "LocalServer", "ManualClock", "serve"]
+
+DEFAULT_DB = "taskmanager.db"
+_API_KEY_ENV = "TASKMANAGER_API_KEY"
+_MINIMAL_OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {"title": "PrismQ TaskManager API (local server)", "version": "0.0.0"},
+    "paths": {},
+}
+
+
+class ManualClock:
+    """A clock that only moves when told to, for claim-timeout tests without sleeping.
+
+    >>> clock = ManualClock(1_700_000_000)
+    >>> clock.advance(301)
+    1700000301.0
+    """
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else float(start)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> float:
+        """Move forward by ``seconds`` and return the new time."""
+        if seconds < 0:
+            raise ValueError("a clock does not go backwards")
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+    def set(self, when: float) -> None:
+        """Jump to the unix time ``when`` (not earlier than now)."""
+        with self._lock:
+            if when < self._now:
+                raise ValueError("a clock does not go backwards")
+            self._now = float(when)
+
+    def __repr__(self) -> str:
+        return f"ManualClock({self._now!r})"
+
+
+def _openapi_loader() -> Callable[[], bytes]:
+    """Serve the project's openapi.json when the package runs from a checkout."""
+    cache: list[bytes] = []
+
+    def load() -> bytes:
+        if not cache:
+            candidate = Path(__file__).resolve().parents[2] / "openapi.json"
+            try:
+                cache.append(candidate.read_bytes())
+            except OSError:
+                cache.append(json.dumps(_MINIMAL_OPENAPI, separators=(",", ":")).encode())
+        return cache[0]
+
+    return load
+
+
+def _build(
+    *,
+    host: str,
+    port: int,
+    db: str,
+    api_key: str,
+    claim_timeout: int,
+    max_attempts: int,
+    clock: Callable[[], float],
+) -> HTTPServer:
+    store = Store(db, clock=clock, claim_timeout=claim_timeout, max_attempts=max_attempts)
+    try:
+        return HTTPServer((host, port), App(store, api_key, _openapi_loader()))
+    except BaseException:
+        store.close()
+        raise
+
+
+class LocalServer:
+    """The local TaskManager server on a free loopback port, for tests and scripts.
+
+    >>> with LocalServer(api_key="k", clock=ManualClock()) as server:  # doctest: +SKIP
+    ...     server.url          # "http://127.0.0.1:<port>/api"
+    ...     server.advance(301)  # the ManualClock moves; claims older than the timeout expire
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        db: str | os.PathLike[str] = ":memory:",
+        claim_timeout: int = 300,
+        max_attempts: int = 3,
+        clock: Callable[[], float] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.api_key = api_key if api_key is not None else secrets.token_urlsafe(24)
+        self.db = os.fspath(db)
+        self.claim_timeout = claim_timeout
+        self.max_attempts = max_attempts
+        self.clock: Callable[[], float] = clock if clock is not None else time.time
+        self.host = host
+        self._port = port
+        self._server: HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the server is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT`` without the ``/api`` prefix."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The API base a client uses: ``http://HOST:PORT/api``."""
+        return f"{self.base_url}/api"
+
+    def advance(self, seconds: float) -> float:
+        """Move a :class:`ManualClock` forward (claims time out without sleeping)."""
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError("advance() needs LocalServer(clock=ManualClock())")
+        return self.clock.advance(seconds)
+
+    def start(self) -> Self:
+        if self._server is not None:
+            raise RuntimeError("the server is already running")
+        self._server = _build(
+            host=self.host,
+            port=self._port,
+            db=self.db,
+            api_key=self.api_key,
+            claim_timeout=self.claim_timeout,
+            max_attempts=self.max_attempts,
+            clock=self.clock,
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="taskmanager-local-server",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.close()
+        if thread is not None:
+            thread.join()
+        server.app.store.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = "stopped" if self._server is None else self.url
+        return f"<LocalServer {where} db={self.db!r}>"
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    db: str | os.PathLike[str] = DEFAULT_DB,
+    api_key: str | None = None,
+    claim_timeout: int = 300,
+    max_attempts: int = 3,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Run the server in the foreground until SIGINT/SIGTERM.
+
+    Without ``api_key`` the key comes from ``TASKMANAGER_API_KEY`` or is generated; a generated
+    key is passed to ``announce`` once (it is the only way to learn it).
+    """
+    say = announce or (lambda _line: None)
+    key = api_key or os.environ.get(_API_KEY_ENV)
+    generated = not key
+    key = key or secrets.token_urlsafe(24)
+    server = _build(
+        host=host,
+        port=port,
+        db=os.fspath(db),
+        api_key=key,
+        claim_timeout=claim_timeout,
+        max_attempts=max_attempts,
+        clock=time.time,
+    )
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+    say(f"TaskManager local server on http://{bound_host}:{bound_port}/api (db: {os.fspath(db)})")
+    if generated:
+        say(f"API key (generated, shown once): {key}")
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        server.app.store.close()
