@@ -11,17 +11,23 @@ scripts/openapi-generator.yaml, so no outside ruff configuration leaks in).
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from apply_overlay import OverlayError, apply_overlay, load_overlay  # noqa: E402
+try:
+    from apply_overlay import OverlayError, apply_overlay, load_overlay
+except ImportError as err:  # jsonpath-rfc9535 or PyYAML missing
+    raise SystemExit(f"generate: {err.name} is not installed (pip install -e '.[dev]')") from None
 
 SPEC = ROOT / "openapi.json"
 OVERLAY = ROOT / "openapi.overlay.yaml"
@@ -30,17 +36,33 @@ PACKAGE = "taskmanager_api"
 TARGET = ROOT / "generated" / PACKAGE
 
 
-def _tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
-    if found is None:
-        raise SystemExit(f"generate: {name} is not installed (pip install -e '.[dev]')")
-    return found
+# The output depends on these tools' exact versions: they must match the pins of the dev extra.
+PINNED_TOOLS = ("openapi-python-client", "ruff")
+BIN = Path(sys.executable).parent
+
+
+def _check_versions() -> None:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        dev = tomllib.load(file)["project"]["optional-dependencies"]["dev"]
+    pins = dict(requirement.split("==", 1) for requirement in dev if "==" in requirement)
+    for tool in PINNED_TOOLS:
+        try:
+            installed = importlib.metadata.version(tool)
+        except importlib.metadata.PackageNotFoundError:
+            raise SystemExit(f"generate: {tool} is not installed (pip install -e '.[dev]')") from None
+        if installed != pins.get(tool):
+            pinned = pins.get(tool)
+            raise SystemExit(f"generate: {tool} {installed} is installed but pyproject.toml pins {pinned}")
 
 
 def main() -> int:
-    generator = _tool("openapi-python-client")
-    # The generator only warns when its ruff post-hooks cannot run, and the output then differs.
-    _tool("ruff")
+    _check_versions()
+    # Run the generator and its ruff post-hooks from this interpreter's environment, never a
+    # ruff found elsewhere on PATH (another version formats differently).
+    env = {**os.environ, "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")])}
+    generator = shutil.which("openapi-python-client", path=env["PATH"])
+    if generator is None or shutil.which("ruff", path=env["PATH"]) is None:
+        raise SystemExit(f"generate: openapi-python-client and ruff must be installed in {BIN}")
     try:
         effective = apply_overlay(json.loads(SPEC.read_text(encoding="utf-8")), load_overlay(OVERLAY))
     except OverlayError as err:
@@ -64,7 +86,7 @@ def main() -> int:
             "--overwrite",
             "--fail-on-warning",
         ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
         if done.returncode != 0:
             sys.stderr.write(done.stdout + done.stderr)
             print("generate: openapi-python-client failed", file=sys.stderr)
