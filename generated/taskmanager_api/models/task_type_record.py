@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.json_object import JsonObject
 
@@ -24,6 +26,8 @@ class TaskTypeRecord:
         is_active (int): 1 when active, 0 when not.
         created_at (str): "YYYY-MM-DD HH:MM:SS" in the database zone, no offset.
         updated_at (str): "YYYY-MM-DD HH:MM:SS" in the database zone, no offset.
+        usage_count (int | Unset): Number of tasks of this type; only in list replies (the query that selects it is what
+            fails on the current server version).
     """
 
     id: int | str
@@ -33,6 +37,7 @@ class TaskTypeRecord:
     is_active: int
     created_at: str
     updated_at: str
+    usage_count: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,6 +56,8 @@ class TaskTypeRecord:
 
         updated_at = self.updated_at
 
+        usage_count = self.usage_count
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -64,6 +71,8 @@ class TaskTypeRecord:
                 "updated_at": updated_at,
             }
         )
+        if usage_count is not UNSET:
+            field_dict["usage_count"] = usage_count
 
         return field_dict
 
@@ -90,6 +99,8 @@ class TaskTypeRecord:
 
         updated_at = d.pop("updated_at")
 
+        usage_count = d.pop("usage_count", UNSET)
+
         task_type_record = cls(
             id=id,
             name=name,
@@ -98,6 +109,7 @@ class TaskTypeRecord:
             is_active=is_active,
             created_at=created_at,
             updated_at=updated_at,
+            usage_count=usage_count,
         )
 
         task_type_record.additional_properties = d
