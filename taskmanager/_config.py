@@ -1,0 +1,92 @@
+"""Client settings: one frozen, keyword-only attrs class with environment fallbacks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+
+import attrs
+
+from ._errors import TaskManagerValidationError
+
+__all__ = ["DEFAULT_API_URL", "TaskManagerConfig"]
+
+DEFAULT_API_URL = "https://api.prismq.nomoos.cz/api"
+_ENV_URL = "TASKMANAGER_API_URL"
+_ENV_KEY = "TASKMANAGER_API_KEY"
+
+
+def _to_tzinfo(value: dt.tzinfo | str) -> dt.tzinfo:
+    if isinstance(value, dt.tzinfo):
+        return value
+    if isinstance(value, str):
+        if value.upper() == "UTC":
+            return dt.UTC
+        # zoneinfo loads tz data from disk: only pay for it when a named zone is asked for.
+        import zoneinfo
+
+        try:
+            return zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
+            raise TaskManagerValidationError(f"unknown time zone {value!r}") from err
+    raise TaskManagerValidationError(f"server_timezone must be a tzinfo or a zone name, not {value!r}")
+
+
+def _to_url(value: str) -> str:
+    return str(value).rstrip("/")
+
+
+def _redact(key: str | None) -> str:
+    return "'***'" if key else repr(key)
+
+
+def _check_positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise TaskManagerValidationError(f"{attribute.name} must be positive, got {value!r}")
+
+
+def _check_attempts(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TaskManagerValidationError(f"retry_attempts must be an int >= 0, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class TaskManagerConfig:
+    """How to reach the TaskManager API.
+
+    ``api_url`` is the API base (``https://api.prismq.nomoos.cz/api`` or
+    ``http://127.0.0.1:8080/api``). ``timeout`` (seconds) applies to connect, read, write and
+    pool waits. ``retry_attempts`` is how many times a failed call may be *retried* (0: never);
+    which failures are retried depends on the operation (see ``taskmanager._retry``).
+    ``server_timezone`` is the zone of the server's ``YYYY-MM-DD HH:MM:SS`` timestamps (a tzinfo
+    or an IANA name; UTC by default). ``worker_id`` is the default worker id for claims (host and
+    process id when not given). ``retry_backoff`` and ``retry_max_delay`` shape the backoff.
+
+    Example::
+
+        config = TaskManagerConfig(api_url="http://127.0.0.1:8080/api", api_key="k", retry_attempts=0)
+
+    Change a config with ``attrs.evolve(config, timeout=5.0)``. The key is never shown in its repr.
+    """
+
+    api_url: str = attrs.field(default=DEFAULT_API_URL, converter=_to_url)
+    api_key: str | None = attrs.field(default=None, repr=_redact)
+    timeout: float = attrs.field(default=30.0, converter=float, validator=_check_positive)
+    retry_attempts: int = attrs.field(default=3, validator=_check_attempts)
+    server_timezone: dt.tzinfo = attrs.field(default=dt.UTC, converter=_to_tzinfo)
+    worker_id: str | None = None
+    retry_backoff: float = attrs.field(default=0.5, converter=float, validator=_check_positive)
+    retry_max_delay: float = attrs.field(default=30.0, converter=float, validator=_check_positive)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> TaskManagerConfig:
+        """Read ``TASKMANAGER_API_URL`` and ``TASKMANAGER_API_KEY``; keyword overrides win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        if env.get(_ENV_URL):
+            values["api_url"] = env[_ENV_URL]
+        if env.get(_ENV_KEY):
+            values["api_key"] = env[_ENV_KEY]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]  # values are checked by the converters/validators

@@ -1,0 +1,215 @@
+"""The exceptions raised by the TaskManager client.
+
+Every failure a caller can see is one of these; nothing from ``httpx``, ``json`` or the
+generated bindings leaks out. The tree::
+
+    TaskManagerError                         base of everything below
+    ├── TaskManagerAPIError                  the server answered with an error status
+    │   ├── TaskManagerAuthError             401: key missing or wrong
+    │   ├── TaskManagerValidationError       400 validation; also bad input refused before sending
+    │   ├── TaskNotClaimedError              400 "Task is not in claimed state"
+    │   ├── TaskClaimedByAnotherWorkerError  403 "Task is claimed by another worker"
+    │   ├── TaskManagerNotFoundError         404; also an empty single-item result
+    │   ├── TaskManagerRateLimitError        429 (``retry_after`` seconds)
+    │   └── TaskManagerServerError           5xx
+    ├── TaskManagerConnectionError           no reply: could not connect, or the connection dropped
+    │   └── TaskManagerTimeoutError          no reply in time
+    ├── TaskManagerProtocolError             a reply that is not what the server sends
+    ├── DuplicateTaskError                   create_task(on_duplicate="raise") found an existing task
+    ├── TaskFailedError                      wait_for_task: the task ended failed
+    └── WaitTimeoutError                     wait_for_task: gave up waiting
+
+Every error carries ``method``, ``path`` (relative to the API base), ``status_code``,
+``message`` (the server's own words when there was a reply), ``details`` and
+``response_data`` (the decoded reply body, if any). None of them ever holds the API key:
+the key travels only in a request header, which no error keeps.
+
+``TaskManagerValidationError`` is also a ``ValueError`` and ``TaskManagerNotFoundError`` a
+``LookupError``, so generic handlers keep working.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import Task, TaskStatus
+
+__all__ = [
+    "DuplicateTaskError",
+    "TaskClaimedByAnotherWorkerError",
+    "TaskFailedError",
+    "TaskManagerAPIError",
+    "TaskManagerAuthError",
+    "TaskManagerConnectionError",
+    "TaskManagerError",
+    "TaskManagerNotFoundError",
+    "TaskManagerProtocolError",
+    "TaskManagerRateLimitError",
+    "TaskManagerServerError",
+    "TaskManagerTimeoutError",
+    "TaskManagerValidationError",
+    "TaskNotClaimedError",
+    "WaitTimeoutError",
+    "make_status_error",
+]
+
+
+class TaskManagerError(Exception):
+    """Base class of every error raised by the client."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        status_code: int | None = None,
+        details: tuple[str, ...] = (),
+        response_data: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.path = path
+        self.status_code = status_code
+        self.details = details
+        self.response_data = response_data
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}" if self.method and self.path else ""
+        if self.status_code is not None:
+            where = f"{where} -> {self.status_code}" if where else str(self.status_code)
+        text = f"{where}: {self.message}" if where else self.message
+        if self.details:
+            text += " (" + "; ".join(self.details) + ")"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, method={self.method!r}, path={self.path!r}, "
+            f"status_code={self.status_code!r})"
+        )
+
+
+class TaskManagerAPIError(TaskManagerError):
+    """The server answered with an HTTP error status."""
+
+
+class TaskManagerAuthError(TaskManagerAPIError):
+    """401: the API key is missing or wrong."""
+
+
+class TaskManagerValidationError(TaskManagerAPIError, ValueError):
+    """400 validation failure, or input refused before sending (``status_code`` is None then)."""
+
+
+class TaskNotClaimedError(TaskManagerAPIError):
+    """400 "Task is not in claimed state": completed already, timed out and reset, or never claimed."""
+
+
+class TaskClaimedByAnotherWorkerError(TaskManagerAPIError):
+    """403: another worker holds the claim (often: this worker's claim timed out)."""
+
+
+class TaskManagerNotFoundError(TaskManagerAPIError, LookupError):
+    """404, or a single-item lookup that came back empty."""
+
+
+class TaskManagerRateLimitError(TaskManagerAPIError):
+    """429: too many requests. ``retry_after`` is the server's hint in seconds, if it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class TaskManagerServerError(TaskManagerAPIError):
+    """5xx: the server failed (its message is kept, even when it is an internal one)."""
+
+
+class TaskManagerConnectionError(TaskManagerError):
+    """No reply: the connection could not be made or was dropped.
+
+    ``request_sent`` is False when the request surely never reached the server (the connection
+    was never made), True when it may have been received and acted on.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.request_sent = request_sent
+
+
+class TaskManagerTimeoutError(TaskManagerConnectionError):
+    """No reply within the configured timeout."""
+
+
+class TaskManagerProtocolError(TaskManagerError):
+    """The reply is not what the server sends (HTML, truncated JSON, a wrong shape)."""
+
+
+class DuplicateTaskError(TaskManagerError):
+    """``create_task(..., on_duplicate="raise")`` found an existing task with the same params."""
+
+    def __init__(self, message: str, *, task_id: int, status: TaskStatus, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.task_id = task_id
+        self.status = status
+
+
+class TaskFailedError(TaskManagerError):
+    """``wait_for_task``: the task ended in the failed state. ``task`` is its final state."""
+
+    def __init__(self, message: str, *, task: Task, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.task = task
+
+
+class WaitTimeoutError(TaskManagerError):
+    """``wait_for_task``: the task did not finish in time. ``task_id`` names it."""
+
+    def __init__(self, message: str, *, task_id: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.task_id = task_id
+
+
+_NOT_CLAIMED = "Task is not in claimed state"
+
+_BY_STATUS: dict[int, type[TaskManagerAPIError]] = {
+    400: TaskManagerValidationError,
+    401: TaskManagerAuthError,
+    403: TaskClaimedByAnotherWorkerError,
+    404: TaskManagerNotFoundError,
+    422: TaskManagerValidationError,
+    429: TaskManagerRateLimitError,
+}
+
+
+def make_status_error(
+    status_code: int,
+    message: str,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    details: tuple[str, ...] = (),
+    response_data: Any = None,
+    retry_after: float | None = None,
+) -> TaskManagerAPIError:
+    """Build the error for an HTTP error reply: the one place that maps status (+ message) to class."""
+    cls: type[TaskManagerAPIError]
+    if status_code == 400 and message == _NOT_CLAIMED:
+        cls = TaskNotClaimedError
+    elif status_code >= 500:
+        cls = TaskManagerServerError
+    else:
+        cls = _BY_STATUS.get(status_code, TaskManagerAPIError)
+    kwargs: dict[str, Any] = {
+        "method": method,
+        "path": path,
+        "status_code": status_code,
+        "details": details,
+        "response_data": response_data,
+    }
+    if cls is TaskManagerRateLimitError:
+        return TaskManagerRateLimitError(message, retry_after=retry_after, **kwargs)
+    return cls(message, **kwargs)

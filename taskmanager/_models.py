@@ -1,0 +1,164 @@
+"""The typed results the client returns: frozen attrs classes with plain Python values.
+
+Ids are ints, flags bools, timestamps timezone-aware datetimes, params/results plain dicts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "ClaimedTask",
+    "CompletionOutcome",
+    "CompletionStatus",
+    "CreatedTask",
+    "Health",
+    "ProgressUpdate",
+    "Task",
+    "TaskStatus",
+    "TaskSummary",
+    "TaskType",
+]
+
+
+class TaskStatus(enum.StrEnum):
+    """Where a task is in its life."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def is_finished(self) -> bool:
+        """True for completed and failed: the task will not run again."""
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+
+class CompletionStatus(enum.StrEnum):
+    """What a completion report did to the task."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"  # failed for good: no attempts left
+    RETRY = "pending (retry)"  # failed, back to pending for another attempt
+
+
+@attrs.frozen
+class Health:
+    """``GET /health``: ``ok`` is True when the service is healthy and its database connected."""
+
+    ok: bool
+    status: str
+    database: str
+    server_time: dt.datetime
+
+
+@attrs.frozen
+class TaskType:
+    """A registered task type.
+
+    ``created`` is True when ``register_task_type`` created it, False when it updated an
+    existing type, None when the value came from a lookup. Fields a reply does not carry
+    (``is_active``, timestamps after a registration) are None.
+    """
+
+    id: int
+    name: str
+    version: str
+    param_schema: dict[str, Any] | None = None
+    is_active: bool | None = None
+    created: bool | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class CreatedTask:
+    """The result of ``create_task``.
+
+    ``created``: True when this call created the task, False when it already existed, None when
+    that cannot be known (an earlier attempt's reply was lost and a retry found the task).
+    ``status`` is the task's status now; a duplicate of a finished task will never run again,
+    which ``is_new_work`` (False then) makes visible.
+    """
+
+    id: int
+    type: str
+    status: TaskStatus
+    dedupe_key: str
+    created: bool | None
+
+    @property
+    def is_new_work(self) -> bool:
+        """False when the task already finished (completed or failed): nothing will run."""
+        return not self.status.is_finished
+
+
+@attrs.frozen
+class ClaimedTask:
+    """A task this worker now holds. ``claimed_at`` is the client's clock when the claim returned."""
+
+    id: int
+    type: str
+    params: dict[str, Any]
+    attempts: int
+    priority: int
+    worker_id: str
+    claimed_at: dt.datetime
+    task_type_id: int | None = None
+
+
+@attrs.frozen
+class Task:
+    """A task as ``get_task`` reports it."""
+
+    id: int
+    type: str
+    status: TaskStatus
+    params: dict[str, Any] | None
+    result: dict[str, Any] | None
+    error_message: str | None
+    priority: int
+    progress: int
+    attempts: int
+    claimed_by: str | None
+    claimed_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    created_at: dt.datetime | None
+
+
+@attrs.frozen
+class TaskSummary:
+    """A row of ``list_tasks`` (no params or result)."""
+
+    id: int
+    type: str
+    status: TaskStatus
+    priority: int
+    progress: int
+    attempts: int
+    claimed_by: str | None
+    created_at: dt.datetime | None
+    completed_at: dt.datetime | None
+
+
+@attrs.frozen
+class CompletionOutcome:
+    """What ``complete_task``/``fail_task`` did: completed, failed for good, or back to pending."""
+
+    task_id: int
+    status: CompletionStatus
+    message: str
+
+
+@attrs.frozen
+class ProgressUpdate:
+    """The server's acknowledgement of ``update_progress``."""
+
+    task_id: int
+    progress: int
+    message: str

@@ -1,0 +1,101 @@
+"""When to retry a failed call, and how long to wait first. Pure functions, no I/O.
+
+What is safe to retry depends on the operation:
+
+- ``read`` (health, lookups, listings): every transient failure: no reply, 429, 5xx.
+- ``create`` and ``register``: the same. The server deduplicates tasks (and registration is an
+  upsert), so a repeat cannot make a second task; two identical creates racing make the server
+  answer one with a 500 "Duplicate entry", which a retry resolves into the existing task.
+- ``claim``: only when the request surely never reached the server (the connection was never
+  made) or on 429/503. A claim whose reply was lost may have claimed a task; retrying would claim
+  another while the first sits claimed until its timeout.
+- ``complete`` and ``progress``: no reply, 429 and 5xx. A retried completion that finds the task
+  no longer claimed is checked with a GET by the caller (``taskmanager._operations``).
+
+``set_testing(True)`` turns every wait into a no-op, for test suites.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from typing import Literal
+
+from ._errors import (
+    TaskManagerConnectionError,
+    TaskManagerError,
+    TaskManagerRateLimitError,
+    TaskManagerServerError,
+)
+
+__all__ = ["Operation", "asleep", "parse_retry_after", "retry_delay", "set_testing", "should_retry", "sleep"]
+
+Operation = Literal["read", "register", "create", "claim", "complete", "progress"]
+
+# 500s that are answers, not hiccups: retrying cannot change them.
+_PERMANENT_500_PREFIXES = ("There is no active transaction", "Invalid select field")
+
+_testing = False
+
+
+def set_testing(enabled: bool) -> None:
+    """Make retry and poll waits return at once (attempt counts are unchanged)."""
+    global _testing
+    _testing = enabled
+
+
+def sleep(seconds: float) -> None:
+    if not _testing and seconds > 0:
+        time.sleep(seconds)
+
+
+async def asleep(seconds: float) -> None:
+    import asyncio  # here, not at the top: sync-only programs need not import asyncio
+
+    await asyncio.sleep(0 if _testing else max(seconds, 0.0))
+
+
+def should_retry(op: Operation, error: TaskManagerError) -> bool:
+    """Whether a call of kind ``op`` that failed with ``error`` may be sent again."""
+    if isinstance(error, TaskManagerConnectionError):
+        return op != "claim" or not error.request_sent
+    if isinstance(error, TaskManagerRateLimitError):
+        return True
+    if isinstance(error, TaskManagerServerError):
+        if op == "claim":
+            return error.status_code == 503
+        return not error.message.startswith(_PERMANENT_500_PREFIXES)
+    return False
+
+
+def retry_delay(
+    attempt: int, retry_after: float | None = None, *, base: float = 0.5, cap: float = 30.0
+) -> float:
+    """Seconds to wait before retry number ``attempt`` (1 for the first retry).
+
+    The server's Retry-After wins when given. Otherwise exponential backoff
+    (``base * 2**(attempt-1)``, at most ``cap``) with jitter: a random value in its upper half,
+    so that clients failing together do not retry together.
+    """
+    if retry_after is not None:
+        return max(retry_after, 0.0)
+    ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Read a Retry-After header: delay seconds or an HTTP date. None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(when.timestamp() - current, 0.0)

@@ -1,0 +1,121 @@
+"""Canonical params, refusals, and the dedupe key byte for byte."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taskmanager import TaskManagerValidationError
+from taskmanager._dedupe import canonical_params, dedupe_key, php_json_encode
+
+TRANSCRIPTS = Path(__file__).resolve().parent.parent / "fixtures" / "transcripts.jsonl"
+
+
+def _real_creates() -> list[tuple[str, dict[str, Any], str]]:
+    cases = []
+    for line in TRANSCRIPTS.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        data = (record["response"].get("json") or {}).get("data")
+        if isinstance(data, dict) and "dedupe_key" in data:
+            body = json.loads(record["request"]["body"])
+            cases.append((body["type"], body["params"], data["dedupe_key"]))
+    return cases
+
+
+@pytest.mark.parametrize(("task_type", "params", "key"), _real_creates())
+def test_key_equals_real_servers(task_type: str, params: dict[str, Any], key: str) -> None:
+    """For every create the real server answered, the local key is the server's."""
+    assert dedupe_key(task_type, params) == key
+
+
+@pytest.mark.parametrize(
+    ("value", "php"),
+    [
+        (1.0, "1"),
+        (-0.0, "-0"),
+        (0.1, "0.1"),
+        (1e100, "1.0e+100"),
+        (1.5e-7, "1.5e-7"),
+        (1e-5, "1.0e-5"),
+        (0.0001, "0.0001"),
+        (1e16, "10000000000000000"),
+        (1e17, "1.0e+17"),
+        (123.456, "123.456"),
+        (-2.5e-300, "-2.5e-300"),
+        (2**64, "1.8446744073709552e+19"),
+        (2**63 - 1, "9223372036854775807"),
+    ],
+)
+def test_php_number_format(value: float, php: str) -> None:
+    """Numbers are laid out as PHP's json_encode prints them."""
+    assert php_json_encode(value) == php
+
+
+def test_php_strings_and_containers() -> None:
+    """Unicode and slashes stay raw, control characters become \\u00XX, {} becomes []."""
+    value = {
+        "url": "https://x.y/a",
+        "s": 'tab\t"q"\\ \x01 ü 🐎 \u2028',
+        "e": {},
+        "l": [],
+        "n": None,
+        "b": True,
+    }
+    assert php_json_encode(value) == (
+        '{"url":"https://x.y/a","s":"tab\\t\\"q\\"\\\\ \\u0001 ü 🐎 \\u2028","e":[],"l":[],"n":null,"b":true}'
+    )
+
+
+def test_numeric_keys_in_order_become_a_list() -> None:
+    """Objects keyed "0".."n-1" in order are lists to PHP; other numeric keys stay an object."""
+    assert php_json_encode({"0": "a", "1": "b"}) == '["a","b"]'
+    assert php_json_encode({"1": "b", "0": "a"}) == '{"1":"b","0":"a"}'
+    assert php_json_encode({"0": "a", "2": "b"}) == '{"0":"a","2":"b"}'
+
+
+def test_canonical_sorts_keys_at_every_level() -> None:
+    """Params in any key order canonicalise to the same thing and the same key."""
+    one = canonical_params({"b": 1, "a": {"z": [{"y": 1, "x": 2}], "c": 3}})
+    two = canonical_params({"a": {"c": 3, "z": [{"x": 2, "y": 1}]}, "b": 1})
+    assert json.dumps(one) == json.dumps(two) == '{"a": {"c": 3, "z": [{"x": 2, "y": 1}]}, "b": 1}'
+    assert dedupe_key("T", one) == dedupe_key("T", two)
+
+
+def test_type_name_trimmed_like_php() -> None:
+    """The server trims the type name before hashing."""
+    assert dedupe_key(" T\n", {"a": 1}) == dedupe_key("T", {"a": 1})
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({}, "must not be empty"),
+        ({"0": "a", "1": "b"}, '"0".."n-1"'),
+        ({"a": {1, 2}}, "set"),
+        ({"a": b"x"}, "bytes"),
+        ({"a": math.nan}, "nan"),
+        ({"a": [math.inf]}, "inf"),
+        ({"a": 2**63}, "signed 64-bit"),
+        ({"a": -(2**63) - 1}, "signed 64-bit"),
+        ({"a": {1: "x"}}, "not a string"),
+        ({"a": "\ud800"}, "surrogate"),
+        ({"a": object()}, "object"),
+        ([1, 2], "mapping"),
+    ],
+)
+def test_refused_before_sending(params: Any, fragment: str) -> None:
+    """What JSON or the server cannot take is refused with a validation error that says why."""
+    with pytest.raises(TaskManagerValidationError, match=None) as info:
+        canonical_params(params)
+    assert fragment in str(info.value)
+    assert info.value.status_code is None
+
+
+def test_accepted_edge_values() -> None:
+    """Signed 64-bit limits, nested empties and tuples pass through canonicalisation."""
+    out = canonical_params({"lo": -(2**63), "hi": 2**63 - 1, "t": (1, 2), "e": {}, "b": False})
+    assert out == {"b": False, "e": {}, "hi": 2**63 - 1, "lo": -(2**63), "t": [1, 2]}
