@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     partial = out.with_name(out.name + ".partial")
     partial.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     partial.replace(out)
-    print(f"fetch_spec: wrote {out} ({len(document.get('paths') or {})} paths)")
+    paths = document["paths"]
+    print(f"fetch_spec: wrote {out} ({len(paths) if isinstance(paths, dict) else 0} paths)")
     return 0
 
 
