@@ -50,7 +50,8 @@ from ._worker_backoff import down_delay, idle_delay
 from ._worker_id import default_worker_id
 
 if TYPE_CHECKING:
-    from ._client import AsyncTaskManagerClient, TaskManagerClient
+    from ._async_client import AsyncTaskManagerClient
+    from ._client import TaskManagerClient
     from ._models import ClaimedTask
 
 __all__ = ["AsyncWorkerTask", "Worker", "WorkerStats", "WorkerTask"]
