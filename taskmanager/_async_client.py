@@ -1,0 +1,281 @@
+"""The asynchronous client: the same operations as ``_client.py``, awaited."""
+
+from __future__ import annotations
+
+import logging
+import types
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from . import _operations as ops
+from . import _wire
+from ._config import TaskManagerConfig
+from ._models import (
+    ClaimedTask,
+    CompletionOutcome,
+    CreatedTask,
+    Health,
+    ProgressUpdate,
+    Task,
+    TaskStatus,
+    TaskSummary,
+    TaskType,
+)
+from ._policies import ClaimPolicy
+from ._retry import asleep, retry_delay, should_retry
+from ._transport import auth_headers, log_reply, log_request, resolve_config, warn_if_plain_http
+
+__all__ = ["AsyncTaskManagerClient"]
+
+logger = logging.getLogger("taskmanager")
+
+
+class AsyncTaskManagerClient:
+    """Async client for the TaskManager API: every method of TaskManagerClient, awaited.
+
+    Example::
+
+        async with AsyncTaskManagerClient(api_url="http://127.0.0.1:8080/api", api_key="k") as client:
+            task = await client.create_task("PrismQ.Script.Generate", {"topic": "Hello"})
+
+    Settings come from ``config``; ``api_url``/``api_key`` override it; with neither, from the
+    ``TASKMANAGER_API_URL`` and ``TASKMANAGER_API_KEY`` environment variables. The client keeps
+    one connection pool; close it with ``aclose()`` (or use ``async with``). Pass
+    ``http_client`` to use your own ``httpx.AsyncClient`` (you close it; the key is added to each
+    request), or ``transport`` for a custom ``httpx`` transport (``httpx.MockTransport`` in tests).
+    """
+
+    def __init__(
+        self,
+        config: TaskManagerConfig | None = None,
+        *,
+        api_url: str | None = None,
+        api_key: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._config = resolve_config(config, api_url, api_key)
+        warn_if_plain_http(self._config)
+        self._state = ops.ClientState(self._config)
+        self._base = self._config.api_url
+        headers = auth_headers(self._config)
+        if http_client is not None:
+            if transport is not None:
+                raise ValueError("pass http_client or transport, not both")
+            self._http = http_client
+            self._owns_http = False
+            self._headers: dict[str, str] | None = headers
+        else:
+            self._http = httpx.AsyncClient(
+                headers=headers,
+                timeout=httpx.Timeout(self._config.timeout),
+                transport=transport,
+                verify=True,
+                follow_redirects=False,
+            )
+            self._owns_http = True
+            self._headers = None
+
+    @property
+    def config(self) -> TaskManagerConfig:
+        return self._config
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(api_url={self._base!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not a pool passed in as ``http_client``)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncTaskManagerClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -------------------------------------------------------------------------- I/O
+
+    async def _send(self, call: _wire.Call) -> _wire.Reply:
+        url = self._base + call.path
+        retries = self._config.retry_attempts
+        debug = logger.isEnabledFor(logging.DEBUG)
+        attempt = 0
+        uncertain = False
+        while True:
+            started = log_request(call) if debug else 0.0
+            try:
+                response = await self._http.request(
+                    call.method, url, json=call.json, params=call.params, headers=self._headers
+                )
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                error = _wire.transport_error(call, exc)
+            else:
+                if debug:
+                    log_reply(call, response, started)
+                if response.status_code < 300:
+                    return _wire.Reply(_wire.decode_success(call, response), None, uncertain)
+                error = _wire.error_from_reply(call, response.status_code, response.headers, response.content)
+            if attempt >= retries or not should_retry(call.op, error):
+                return _wire.Reply(None, error, uncertain)
+            uncertain = uncertain or _wire.may_have_acted(error)
+            attempt += 1
+            delay = retry_delay(
+                attempt,
+                getattr(error, "retry_after", None),
+                base=self._config.retry_backoff,
+                cap=self._config.retry_max_delay,
+            )
+            logger.warning("%s; retry %d of %d in %.2f s", error, attempt, retries, delay)
+            await asleep(delay)
+
+    async def _run(self, op: ops.Op) -> Any:
+        try:
+            step = next(op)
+            while True:
+                if isinstance(step, ops.Pause):
+                    await asleep(step.seconds)
+                    step = op.send(None)
+                else:
+                    step = op.send(await self._send(step))
+        except StopIteration as stop:
+            return stop.value
+
+    # -------------------------------------------------------------------------- API
+
+    async def health_check(self) -> Health:
+        """``GET /health`` (needs no key)."""
+        result: Health = await self._run(ops.health_check(self._state))
+        return result
+
+    async def register_task_type(self, name: str, version: str, param_schema: Mapping[str, Any]) -> TaskType:
+        """Register a task type, or update the one with this name (``created`` tells which)."""
+        result: TaskType = await self._run(ops.register_task_type(self._state, name, version, param_schema))
+        return result
+
+    async def get_task_type(self, name: str) -> TaskType:
+        """Look a task type up by name; TaskManagerNotFoundError when there is none."""
+        result: TaskType = await self._run(ops.get_task_type(self._state, name))
+        return result
+
+    async def list_task_types(self, active_only: bool = False) -> list[TaskType]:
+        """List task types. The current real server fails every listing (a TaskManagerServerError)."""
+        result: list[TaskType] = await self._run(ops.list_task_types(self._state, active_only))
+        return result
+
+    async def create_task(
+        self,
+        task_type: str,
+        params: Mapping[str, Any],
+        *,
+        on_duplicate: ops.OnDuplicate = "return",
+        priority: int | None = None,
+    ) -> CreatedTask:
+        """Create a task, or find the existing one with the same type and params.
+
+        Params are sent with keys sorted at every level, so the same params in any order are
+        one task; ``dedupe_key`` is computed locally and checked against the server's.
+        ``created`` is True (created now), False (existed before) or None (cannot be known:
+        a retry after a lost reply found it). ``is_new_work`` is False when the existing task
+        already finished. ``on_duplicate="raise"`` raises DuplicateTaskError when ``created``
+        is False. Params JSON cannot carry faithfully are refused with
+        TaskManagerValidationError before sending.
+
+        ``priority`` is not sent: the server accepts it but ignores it (every task has
+        priority 0). Passing one emits a UserWarning saying so.
+        """
+        result: CreatedTask = await self._run(
+            ops.create_task(self._state, task_type, params, on_duplicate, priority)
+        )
+        return result
+
+    async def claim_task(
+        self,
+        task_type: ops.TaskTypeRef | Sequence[ops.TaskTypeRef],
+        worker_id: str | None = None,
+        policy: ClaimPolicy = ClaimPolicy.FIFO,
+    ) -> ClaimedTask | None:
+        """Claim the next task of a type (name or id, or a list of them); None when there is none.
+
+        Names are resolved to ids once and cached. With several types the starting type
+        rotates from call to call, so no type starves another. ``worker_id`` defaults to the
+        config's, else host name and process id.
+        """
+        result: ClaimedTask | None = await self._run(
+            ops.claim_task(self._state, task_type, worker_id, policy)
+        )
+        return result
+
+    async def update_progress(
+        self, task_id: int, progress: int, *, worker_id: str, message: str | None = None
+    ) -> ProgressUpdate:
+        """Report progress (0..100) on a claimed task. It does not extend the claim."""
+        result: ProgressUpdate = await self._run(
+            ops.update_progress(self._state, task_id, progress, worker_id, message)
+        )
+        return result
+
+    async def complete_task(
+        self,
+        task_id: int,
+        *,
+        worker_id: str,
+        success: bool = True,
+        result: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> CompletionOutcome:
+        """Report a claimed task done; the outcome says completed, failed for good, or retry."""
+        outcome: CompletionOutcome = await self._run(
+            ops.complete_task(self._state, task_id, worker_id, success, result, error)
+        )
+        return outcome
+
+    async def fail_task(self, task_id: int, *, worker_id: str, error: str) -> CompletionOutcome:
+        """Report a claimed task failed; it goes back to pending while attempts remain."""
+        return await self.complete_task(task_id, worker_id=worker_id, success=False, error=error)
+
+    async def get_task(self, task_id: int) -> Task:
+        """One task; TaskManagerNotFoundError when there is none."""
+        result: Task = await self._run(ops.get_task(self._state, task_id))
+        return result
+
+    async def list_tasks(
+        self,
+        status: TaskStatus | str | None = None,
+        type: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[TaskSummary]:
+        """One page of tasks, newest first. ``type`` is exact, or a SQL LIKE pattern with ``%``."""
+        result: list[TaskSummary] = await self._run(ops.list_tasks(self._state, status, type, limit, offset))
+        return result
+
+    async def iter_tasks(
+        self, status: TaskStatus | str | None = None, type: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[TaskSummary]:
+        """Every matching task, page by page (each id once, even if pages shift meanwhile)."""
+        ops.check_page_size(page_size)
+        seen: set[int] = set()
+        offset = 0
+        while True:
+            page = await self.list_tasks(status=status, type=type, limit=page_size, offset=offset)
+            for row in page:
+                if row.id not in seen:
+                    seen.add(row.id)
+                    yield row
+            if len(page) < page_size:
+                return
+            offset += page_size
+
+    async def wait_for_task(self, task_id: int, timeout: float = 300.0, poll_interval: float = 1.0) -> Task:
+        """Poll until the task completes (returns it), fails (TaskFailedError) or time runs out
+        (WaitTimeoutError)."""
+        result: Task = await self._run(ops.wait_for_task(self._state, task_id, timeout, poll_interval))
+        return result

@@ -1,0 +1,351 @@
+"""What each client method does, written once for both clients.
+
+Every operation is a generator: it yields a ``Call`` (or a ``Pause``) and receives the
+``Reply`` (or None); its return value is the method's result. The sync and async clients run
+these generators with their own I/O, so argument checks, name resolution, claim rotation,
+dedupe checks, completion verification and polling cannot drift apart between them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import warnings
+from collections.abc import Generator, Mapping, Sequence
+from typing import Any, Literal, NamedTuple
+
+from . import _wire
+from ._config import TaskManagerConfig
+from ._dedupe import _canonical, canonical_params, dedupe_key
+from ._errors import (
+    DuplicateTaskError,
+    TaskClaimedByAnotherWorkerError,
+    TaskFailedError,
+    TaskManagerError,
+    TaskManagerValidationError,
+    TaskNotClaimedError,
+    WaitTimeoutError,
+)
+from ._models import (
+    ClaimedTask,
+    CompletionOutcome,
+    CompletionStatus,
+    CreatedTask,
+    Health,
+    ProgressUpdate,
+    Task,
+    TaskStatus,
+    TaskSummary,
+    TaskType,
+)
+from ._policies import ClaimPolicy, TypeRotation
+
+__all__ = ["ClientState", "Pause"]
+
+logger = logging.getLogger("taskmanager")
+
+TaskTypeRef = str | int
+OnDuplicate = Literal["return", "raise"]
+
+
+class Pause(NamedTuple):
+    """Ask the runner to wait (polling), with its own sleep."""
+
+    seconds: float
+
+
+Op = Generator[_wire.Call | Pause, Any, Any]
+
+
+class ClientState:
+    """What a client remembers between calls: settings, type ids by name, claim rotation."""
+
+    __slots__ = ("config", "rotation", "type_ids", "worker_id")
+
+    def __init__(self, config: TaskManagerConfig) -> None:
+        self.config = config
+        self.type_ids: dict[str, int] = {}
+        self.rotation = TypeRotation()
+        self.worker_id = config.worker_id or f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TaskManagerValidationError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _task_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise TaskManagerValidationError(f"task_id must be a positive int, got {value!r}")
+    return value
+
+
+def _json_mapping(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TaskManagerValidationError(
+            f"{name} must be a mapping (a JSON object), not {type(value).__name__}"
+        )
+    result: dict[str, Any] = _canonical(value, "")
+    return result
+
+
+# ------------------------------------------------------------------------------ operations
+
+
+def health_check(state: ClientState) -> Op:
+    call = _wire.health_check()
+    data = (yield call).unwrap()
+    result: Health = _wire.convert(call, _wire.to_health, data)
+    return result
+
+
+def register_task_type(state: ClientState, name: str, version: str, param_schema: Mapping[str, Any]) -> Op:
+    _text("name", name)
+    _text("version", version)
+    schema = _json_mapping("param_schema", param_schema)
+    if "type" not in schema:
+        raise TaskManagerValidationError('param_schema must have a "type" key (the server requires one)')
+    call = _wire.register_task_type(name, version, schema)
+    data = (yield call).unwrap()
+    result: TaskType = _wire.convert(call, _wire.to_registered, data, schema)
+    state.type_ids[result.name] = result.id
+    return result
+
+
+def get_task_type(state: ClientState, name: str) -> Op:
+    _text("name", name)
+    call = _wire.get_task_type(name)
+    data = (yield call).unwrap()
+    item = _wire.single(call, data, f"task type {name!r}")
+    result: TaskType = _wire.convert(call, _wire.to_task_type, item, state.config.server_timezone)
+    state.type_ids[name] = result.id
+    return result
+
+
+def list_task_types(state: ClientState, active_only: bool) -> Op:
+    call = _wire.list_task_types(bool(active_only))
+    data = (yield call).unwrap()
+    result: list[TaskType] = _wire.convert(call, _wire.to_task_types, data, state.config.server_timezone)
+    return result
+
+
+def create_task(
+    state: ClientState,
+    task_type: str,
+    params: Mapping[str, Any],
+    on_duplicate: OnDuplicate,
+    priority: int | None,
+) -> Op:
+    _text("task_type", task_type)
+    if on_duplicate not in ("return", "raise"):
+        raise TaskManagerValidationError(f'on_duplicate must be "return" or "raise", got {on_duplicate!r}')
+    if priority is not None:
+        warnings.warn(
+            "priority is ignored: the TaskManager server accepts it but stores 0 for every task, "
+            "so the client does not send it",
+            UserWarning,
+            stacklevel=4,
+        )
+    canonical = canonical_params(params)
+    local_key = dedupe_key(task_type, canonical)
+    call = _wire.create_task(task_type, canonical)
+    reply = yield call
+    data = reply.unwrap()
+    task, server_key = _wire.convert(call, _wire.to_created, data, task_type, local_key, reply.uncertain)
+    if server_key is not None and server_key != local_key:
+        logger.warning(
+            "task %s: the server's dedupe key %s differs from the one computed locally (%s)",
+            task.id,
+            server_key,
+            local_key,
+        )
+    if task.created is False and on_duplicate == "raise":
+        raise DuplicateTaskError(
+            f"a task with these params already exists: id {task.id}, status {task.status.value}",
+            task_id=task.id,
+            status=task.status,
+            method=call.method,
+            path=call.path,
+            status_code=200,
+        )
+    created: CreatedTask = task
+    return created
+
+
+def _type_refs(task_type: TaskTypeRef | Sequence[TaskTypeRef]) -> list[TaskTypeRef]:
+    refs = [task_type] if isinstance(task_type, str | int) else list(task_type)
+    if not refs:
+        raise TaskManagerValidationError("task_type must name at least one task type")
+    for ref in refs:
+        if isinstance(ref, bool) or not isinstance(ref, str | int):
+            raise TaskManagerValidationError(f"a task type is a name or an id, not {ref!r}")
+        if isinstance(ref, int) and ref <= 0:
+            raise TaskManagerValidationError(f"a task type id is positive, got {ref!r}")
+        if isinstance(ref, str):
+            _text("task_type", ref)
+    return refs
+
+
+def claim_task(
+    state: ClientState,
+    task_type: TaskTypeRef | Sequence[TaskTypeRef],
+    worker_id: str | None,
+    policy: ClaimPolicy,
+) -> Op:
+    worker = state.worker_id if worker_id is None else _text("worker_id", worker_id)
+    if not isinstance(policy, ClaimPolicy):
+        raise TaskManagerValidationError(f"policy must be a ClaimPolicy, got {policy!r}")
+    type_ids: list[int] = []
+    for ref in _type_refs(task_type):
+        if isinstance(ref, int):
+            type_ids.append(ref)
+            continue
+        type_id = state.type_ids.get(ref)
+        if type_id is None:
+            # Unknown (or not yet seen) name: look it up; the lookup refreshes the cache.
+            found: TaskType = yield from get_task_type(state, ref)
+            type_id = found.id
+        type_ids.append(type_id)
+    for type_id in state.rotation.order(type_ids):
+        call = _wire.claim_task(type_id, worker, policy)
+        reply = yield call
+        if reply.error is not None:
+            if _wire.is_nothing_to_claim(reply.error):
+                continue
+            raise reply.error
+        claimed: ClaimedTask = _wire.convert(call, _wire.to_claimed, reply.data, worker, type_id)
+        return claimed
+    return None
+
+
+def update_progress(
+    state: ClientState, task_id: int, progress: int, worker_id: str, message: str | None
+) -> Op:
+    _task_id(task_id)
+    _text("worker_id", worker_id)
+    if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
+        raise TaskManagerValidationError(f"progress must be an int from 0 to 100, got {progress!r}")
+    if message is not None and not isinstance(message, str):
+        raise TaskManagerValidationError(f"message must be a string, got {message!r}")
+    call = _wire.update_progress(task_id, progress, worker_id, message)
+    data = (yield call).unwrap()
+    result: ProgressUpdate = _wire.convert(call, _wire.to_progress, data)
+    return result
+
+
+def _verified_outcome(
+    task: Task, worker_id: str, success: bool, error: str | None
+) -> CompletionOutcome | None:
+    # After a lost reply the first attempt may have done the job. Only what the task shows
+    # counts: finished by this worker (or, for a failure, back to pending with our error).
+    if success:
+        if task.status is TaskStatus.COMPLETED and task.claimed_by == worker_id:
+            return CompletionOutcome(task.id, CompletionStatus.COMPLETED, "Task completed (verified)")
+        return None
+    if task.status is TaskStatus.FAILED and task.claimed_by == worker_id:
+        return CompletionOutcome(task.id, CompletionStatus.FAILED, "Task completed (verified)")
+    if task.status is TaskStatus.PENDING and task.claimed_by is None and task.error_message == error:
+        return CompletionOutcome(task.id, CompletionStatus.RETRY, "Task completed (verified)")
+    return None
+
+
+def complete_task(
+    state: ClientState,
+    task_id: int,
+    worker_id: str,
+    success: bool,
+    result: Mapping[str, Any] | None,
+    error: str | None,
+) -> Op:
+    _task_id(task_id)
+    _text("worker_id", worker_id)
+    if not isinstance(success, bool):
+        # The server reads "success" with PHP truthiness ("false" is true): insist on a bool.
+        raise TaskManagerValidationError(f"success must be True or False, got {success!r}")
+    body_result = None if result is None else _json_mapping("result", result)
+    if error is not None and not isinstance(error, str):
+        raise TaskManagerValidationError(f"error must be a string, got {error!r}")
+    call = _wire.complete_task(task_id, worker_id, success, body_result, error)
+    reply = yield call
+    if reply.error is None:
+        outcome: CompletionOutcome = _wire.convert(call, _wire.to_outcome, reply.data)
+        return outcome
+    if reply.uncertain and isinstance(reply.error, TaskNotClaimedError | TaskClaimedByAnotherWorkerError):
+        try:
+            task: Task = yield from get_task(state, task_id)
+        except TaskManagerError:
+            raise reply.error from None
+        verified = _verified_outcome(task, worker_id, success, error)
+        if verified is not None:
+            logger.info("task %s: an earlier completion attempt had already succeeded", task_id)
+            return verified
+    raise reply.error
+
+
+def get_task(state: ClientState, task_id: int) -> Op:
+    _task_id(task_id)
+    call = _wire.get_task(task_id)
+    data = (yield call).unwrap()
+    item = _wire.single(call, data, f"task {task_id}")
+    task: Task = _wire.convert(call, _wire.to_task, item, state.config.server_timezone)
+    return task
+
+
+def _status_arg(status: TaskStatus | str | None) -> TaskStatus | None:
+    if status is None:
+        return None
+    try:
+        return TaskStatus(status)
+    except ValueError:
+        raise TaskManagerValidationError(
+            f"status must be one of {[s.value for s in TaskStatus]}, got {status!r}"
+        ) from None
+
+
+def list_tasks(
+    state: ClientState, status: TaskStatus | str | None, task_type: str | None, limit: int, offset: int
+) -> Op:
+    for name, value in (("limit", limit), ("offset", offset)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise TaskManagerValidationError(f"{name} must be an int >= 0, got {value!r}")
+    if task_type is not None:
+        _text("type", task_type)
+    call = _wire.list_tasks(_status_arg(status), task_type, limit, offset)
+    data = (yield call).unwrap()
+    rows: list[TaskSummary] = _wire.convert(call, _wire.to_summaries, data, state.config.server_timezone)
+    return rows
+
+
+def check_page_size(page_size: int) -> None:
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size <= 0:
+        raise TaskManagerValidationError(f"page_size must be a positive int, got {page_size!r}")
+
+
+def wait_for_task(state: ClientState, task_id: int, timeout: float, poll_interval: float) -> Op:
+    if not timeout >= 0 or not poll_interval > 0:
+        raise TaskManagerValidationError("timeout must be >= 0 and poll_interval > 0")
+    deadline = time.monotonic() + timeout
+    while True:
+        task: Task = yield from get_task(state, task_id)
+        if task.status is TaskStatus.COMPLETED:
+            return task
+        if task.status is TaskStatus.FAILED:
+            raise TaskFailedError(
+                f"task {task_id} failed: {task.error_message or 'no error message'}",
+                task=task,
+                method="GET",
+                path=f"/tasks/{task_id}",
+                status_code=200,
+            )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise WaitTimeoutError(
+                f"task {task_id} still {task.status.value} after {timeout:g} s",
+                task_id=task_id,
+                method="GET",
+                path=f"/tasks/{task_id}",
+            )
+        yield Pause(min(poll_interval, remaining))

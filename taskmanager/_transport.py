@@ -1,0 +1,89 @@
+"""Connection settings shared by both clients: config resolution, headers, URL checks, logging."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+import urllib.parse
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._config import TaskManagerConfig
+from ._errors import TaskManagerValidationError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._wire import Call
+
+__all__ = ["auth_headers", "log_reply", "log_request", "resolve_config", "warn_if_plain_http"]
+
+logger = logging.getLogger("taskmanager")
+
+USER_AGENT = "taskmanager-python/0.1.0"
+_KEY_HEADER = "X-API-Key"
+
+
+def resolve_config(
+    config: TaskManagerConfig | None, api_url: str | None, api_key: str | None
+) -> TaskManagerConfig:
+    """An explicit config wins; api_url/api_key override it; without one, read the environment."""
+    if config is None:
+        return TaskManagerConfig.from_env(api_url=api_url, api_key=api_key)
+    if not isinstance(config, TaskManagerConfig):
+        raise TaskManagerValidationError(f"config must be a TaskManagerConfig, got {type(config).__name__}")
+    overrides: dict[str, Any] = {}
+    if api_url is not None:
+        overrides["api_url"] = api_url
+    if api_key is not None:
+        overrides["api_key"] = api_key
+    return attrs.evolve(config, **overrides) if overrides else config
+
+
+def auth_headers(config: TaskManagerConfig) -> dict[str, str]:
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    if config.api_key:
+        headers[_KEY_HEADER] = config.api_key
+    return headers
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def warn_if_plain_http(config: TaskManagerConfig, stacklevel: int = 3) -> None:
+    """Warn when the key would cross the network unencrypted (plain HTTP, not loopback)."""
+    parts = urllib.parse.urlsplit(config.api_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TaskManagerValidationError(f"api_url must be an http(s) URL, got {config.api_url!r}")
+    if config.api_key and parts.scheme == "http" and not _is_loopback(parts.hostname):
+        warnings.warn(
+            f"the API key will be sent unencrypted over plain HTTP to {parts.hostname}; use https://",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def log_request(call: Call) -> float:
+    # Headers are left out on purpose: they carry the key. The body is the caller's data.
+    logger.debug("request %s %s params=%s json=%s", call.method, call.path, call.params, call.json)
+    return time.perf_counter()
+
+
+def log_reply(call: Call, response: httpx.Response, started: float) -> None:
+    logger.debug(
+        "reply %s %s -> %d in %.1f ms: %s",
+        call.method,
+        call.path,
+        response.status_code,
+        (time.perf_counter() - started) * 1000,
+        response.content[:500],
+    )

@@ -1,0 +1,485 @@
+"""Requests and replies on the wire: pure functions shared by the sync and async clients.
+
+This is the only module that touches the generated bindings (``taskmanager_api``). Requests
+are built with the generated ``_get_kwargs``; successful replies are decoded with the
+generated ``_parse_response`` and then turned into the client's own models here, so no
+generated type or error ever reaches a caller. Error replies come in several shapes (the
+endpoint envelope, the pre-routing ``{error, message}`` body, an empty 500, a proxy's HTML
+page), so they are decoded by one tolerant function, ``error_from_reply``.
+
+The generated modules are imported on first use: they cost more to import than the rest of
+the package together, and a program using two operations should not pay for ten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+from ._errors import (
+    TaskManagerConnectionError,
+    TaskManagerError,
+    TaskManagerNotFoundError,
+    TaskManagerProtocolError,
+    TaskManagerServerError,
+    TaskManagerTimeoutError,
+    TaskManagerValidationError,
+    make_status_error,
+)
+from ._models import (
+    ClaimedTask,
+    CompletionOutcome,
+    CompletionStatus,
+    CreatedTask,
+    Health,
+    ProgressUpdate,
+    Task,
+    TaskStatus,
+    TaskSummary,
+    TaskType,
+)
+from ._retry import Operation, parse_retry_after
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._policies import ClaimPolicy
+
+__all__ = ["Call", "Reply", "error_from_reply", "transport_error"]
+
+R = TypeVar("R")
+
+_NOTHING_TO_CLAIM = ("There is no active transaction", "No available tasks")
+# 500s whose transaction was rolled back: the request had no effect, so a retry that then
+# finds the task proves nothing about who created it.
+_ROLLED_BACK = ("SQLSTATE[23000]", "SQLSTATE[40001]")
+
+
+class Call(NamedTuple):
+    """One request: what ``httpx`` needs plus what retries and errors need to know."""
+
+    op: Operation
+    method: str
+    path: str
+    json: Any
+    params: dict[str, Any] | None
+    module: ModuleType  # the generated operation module, for ``_parse_response``
+
+
+class Reply(NamedTuple):
+    """The outcome of a call after retries: decoded data or the error to raise.
+
+    ``uncertain`` is True when an earlier attempt may have reached the server and acted
+    (its reply was lost), so a "found existing" answer may be this client's own doing.
+    """
+
+    data: Any
+    error: TaskManagerError | None
+    uncertain: bool = False
+
+    def unwrap(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.data
+
+
+_modules: dict[str, ModuleType] = {}
+
+
+def _gen(name: str) -> ModuleType:
+    module = _modules.get(name)
+    if module is None:
+        module = _modules[name] = importlib.import_module(f"taskmanager_api.{name}")
+    return module
+
+
+def _call(op: Operation, module_name: str, *args: Any, **kwargs: Any) -> Call:
+    module = _gen(module_name)
+    spec = module._get_kwargs(*args, **kwargs)
+    return Call(op, spec["method"].upper(), spec["url"], spec.get("json"), spec.get("params"), module)
+
+
+def _json_object(value: Mapping[str, Any]) -> Any:
+    return _gen("models.json_object").JsonObject.from_dict(value)
+
+
+# ------------------------------------------------------------------------------ requests
+
+
+def health_check() -> Call:
+    return _call("read", "api.health.health_check")
+
+
+def register_task_type(name: str, version: str, param_schema: Mapping[str, Any]) -> Call:
+    body = _gen("models.register_task_type_request").RegisterTaskTypeRequest(
+        name=name, version=version, param_schema=_json_object(param_schema)
+    )
+    return _call("register", "api.task_types.register_task_type", body=body)
+
+
+def get_task_type(name: str) -> Call:
+    return _call("read", "api.task_types.get_task_type", name)
+
+
+def list_task_types(active_only: bool) -> Call:
+    return _call("read", "api.task_types.list_task_types", active_only=active_only)
+
+
+def create_task(task_type: str, params: Mapping[str, Any]) -> Call:
+    body = _gen("models.create_task_request").CreateTaskRequest(type_=task_type, params=_json_object(params))
+    return _call("create", "api.tasks.create_task", body=body)
+
+
+def claim_task(task_type_id: int, worker_id: str, policy: ClaimPolicy) -> Call:
+    body = _gen("models.claim_task_request").ClaimTaskRequest(
+        worker_id=worker_id,
+        task_type_id=task_type_id,
+        sort_by=_gen("models.claim_sort_by").ClaimSortBy(policy.sort_by),
+        sort_order=_gen("models.claim_sort_order").ClaimSortOrder(policy.sort_order),
+    )
+    return _call("claim", "api.tasks.claim_task", body=body)
+
+
+def update_progress(task_id: int, progress: int, worker_id: str, message: str | None) -> Call:
+    module = _gen("models.update_task_progress_request")
+    body = module.UpdateTaskProgressRequest(worker_id=worker_id, progress=progress)
+    if message is not None:
+        body.message = message
+    return _call("progress", "api.tasks.update_task_progress", task_id, body=body)
+
+
+def complete_task(
+    task_id: int, worker_id: str, success: bool, result: Mapping[str, Any] | None, error: str | None
+) -> Call:
+    body = _gen("models.complete_task_request").CompleteTaskRequest(worker_id=worker_id, success=success)
+    if result is not None:
+        body.result = _json_object(result)
+    if error is not None:
+        body.error = error
+    return _call("complete", "api.tasks.complete_task", task_id, body=body)
+
+
+def get_task(task_id: int) -> Call:
+    return _call("read", "api.tasks.get_task", task_id)
+
+
+def list_tasks(status: TaskStatus | None, task_type: str | None, limit: int, offset: int) -> Call:
+    kwargs: dict[str, Any] = {"limit": limit, "offset": offset}
+    if status is not None:
+        kwargs["status"] = _gen("models.list_tasks_status").ListTasksStatus(status.value)
+    if task_type is not None:
+        kwargs["type_"] = task_type
+    return _call("read", "api.tasks.list_tasks", **kwargs)
+
+
+# ------------------------------------------------------------------------------ replies
+
+_parse_client: Any = None
+
+
+def decode_success(call: Call, response: httpx.Response) -> Any:
+    """The ``data`` of a 2xx reply, as the generated model; ProtocolError when it is not one."""
+    global _parse_client
+    if _parse_client is None:
+        _parse_client = _gen("client").Client(base_url="http://unused.invalid")
+    try:
+        envelope = call.module._parse_response(client=_parse_client, response=response)
+        if envelope is None or envelope.success is not True:
+            raise ValueError("not a success envelope")
+        return envelope.data
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise protocol_error(call, response.status_code, f"unexpected reply body ({err})", response) from err
+
+
+def protocol_error(
+    call: Call, status_code: int | None, why: str, response: httpx.Response | None = None
+) -> TaskManagerProtocolError:
+    snippet = None
+    if response is not None:
+        snippet = response.text[:200]
+    return TaskManagerProtocolError(
+        f"{why}; body starts {snippet!r}" if snippet is not None else why,
+        method=call.method,
+        path=call.path,
+        status_code=status_code,
+    )
+
+
+def error_from_reply(
+    call: Call, status_code: int, headers: Mapping[str, str], content: bytes
+) -> TaskManagerError:
+    """Map an HTTP error reply (any body) to the error class for its status and message."""
+    body: Any = None
+    message = ""
+    details: tuple[str, ...] = ()
+    try:
+        body = json.loads(content) if content else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        text = body.get("message")
+        if "success" in body or not isinstance(text, str):
+            message = str(error) if error is not None else ""
+        else:
+            # The pre-routing bodies (401/413/429): {error: "Unauthorized", message: "..."}.
+            message = f"{error}: {text}" if error else text
+        raw_details = body.get("details")
+        if isinstance(raw_details, list):
+            details = tuple(str(d) for d in raw_details)
+    elif content:
+        message = content[:200].decode("utf-8", "replace").strip()
+    if not message:
+        message = f"HTTP {status_code} with {'an empty' if not content else 'an unreadable'} body"
+    return make_status_error(
+        status_code,
+        message,
+        method=call.method,
+        path=call.path,
+        details=details,
+        response_data=body,
+        retry_after=parse_retry_after(headers.get("retry-after")) if status_code == 429 else None,
+    )
+
+
+def transport_error(call: Call, exc: Exception) -> TaskManagerError:
+    """Map an ``httpx`` exception raised while sending ``call``."""
+    import httpx
+
+    kwargs: dict[str, Any] = {"method": call.method, "path": call.path}
+    # Only a connection that was never made proves the server never saw the request.
+    never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return TaskManagerTimeoutError(f"no reply in time ({text})", request_sent=not never_sent, **kwargs)
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return TaskManagerValidationError(f"the API URL cannot be used ({text})", **kwargs)
+    if isinstance(exc, httpx.TransportError):
+        return TaskManagerConnectionError(
+            f"connection failed ({text})", request_sent=not never_sent, **kwargs
+        )
+    return TaskManagerProtocolError(f"the reply could not be read ({text})", **kwargs)
+
+
+def may_have_acted(error: TaskManagerError) -> bool:
+    """Whether the failed attempt may have changed state on the server despite failing."""
+    if isinstance(error, TaskManagerConnectionError):
+        return error.request_sent
+    if isinstance(error, TaskManagerServerError):
+        return not (error.response_data and error.message.startswith(_ROLLED_BACK))
+    return False
+
+
+def is_nothing_to_claim(error: TaskManagerError) -> bool:
+    """The real server says "nothing to claim" with a 500; the document promises a 404."""
+    return error.status_code in (404, 500) and error.message in _NOTHING_TO_CLAIM
+
+
+# ------------------------------------------------------------------------------ values
+
+
+def convert(call: Call, fn: Callable[..., R], *args: Any) -> R:
+    """Run a converter; any surprise in the decoded data becomes a TaskManagerProtocolError."""
+    try:
+        return fn(*args)
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise protocol_error(call, 200, f"unexpected value in reply: {err}") from err
+
+
+def _int(value: Any) -> int:
+    # Ids arrive as "7" in some replies and 7 in others.
+    if isinstance(value, bool):
+        raise TypeError(f"expected an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise TypeError(f"expected an integer, got {value!r}")
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _unset(value: Any) -> bool:
+    return isinstance(value, _gen("types").Unset)
+
+
+def _dict(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    raw = value.additional_properties if hasattr(value, "additional_properties") else value
+    if isinstance(raw, list) and not raw:
+        return {}  # PHP encodes an empty object as []
+    if not isinstance(raw, dict):
+        raise TypeError(f"expected an object, got {raw!r}")
+    return raw
+
+
+def parse_datetime(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
+    """A server timestamp ("YYYY-MM-DD HH:MM:SS" in ``tz``, or ISO-8601 with an offset)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    text = _str(value)
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        # Rarer layouts (e.g. RFC 2822 dates from a proxy): dateutil copes, at an import cost.
+        # python-dateutil ships no type information.
+        from dateutil import parser as dateutil_parser  # type: ignore[import-untyped]
+
+        try:
+            parsed = dateutil_parser.parse(text)
+        except (ValueError, OverflowError) as err:
+            raise ValueError(f"unreadable timestamp {text!r}") from err
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+
+
+def _status(value: Any) -> TaskStatus:
+    return TaskStatus(_str(value))
+
+
+def to_health(data: Any) -> Health:
+    status, database = _str(data.status), _str(data.database)
+    server_time = parse_datetime(_int(data.timestamp), dt.UTC)
+    assert server_time is not None
+    return Health(
+        ok=status == "healthy" and database == "connected",
+        status=status,
+        database=database,
+        server_time=server_time,
+    )
+
+
+def to_registered(data: Any, param_schema: Mapping[str, Any]) -> TaskType:
+    created = data.created is True if not _unset(data.created) else data.updated is not True
+    return TaskType(
+        id=_int(data.id),
+        name=_str(data.name),
+        version=_str(data.version),
+        param_schema=dict(param_schema),
+        created=created,
+    )
+
+
+def _task_type(item: Any, tz: dt.tzinfo) -> TaskType:
+    return TaskType(
+        id=_int(item.id),
+        name=_str(item.name),
+        version=_str(item.version),
+        param_schema=_dict(item.param_schema),
+        is_active=bool(_int(item.is_active)) if not isinstance(item.is_active, bool) else item.is_active,
+        created_at=parse_datetime(item.created_at, tz),
+        updated_at=parse_datetime(item.updated_at, tz),
+    )
+
+
+def single(call: Call, data: Any, what: str) -> Any:
+    """The one item of an ``{items, count}`` lookup; NotFound when the list is empty."""
+    items = data.items
+    if not isinstance(items, list):
+        raise protocol_error(call, 200, f"expected a list of items, got {items!r}")
+    if not items:
+        raise TaskManagerNotFoundError(
+            f"{what} not found", method=call.method, path=call.path, status_code=200
+        )
+    return items[0]
+
+
+def to_task_type(item: Any, tz: dt.tzinfo) -> TaskType:
+    return _task_type(item, tz)
+
+
+def to_task_types(data: Any, tz: dt.tzinfo) -> list[TaskType]:
+    return [_task_type(item, tz) for item in data.items]
+
+
+def to_created(data: Any, task_type: str, local_key: str, uncertain: bool) -> tuple[CreatedTask, str | None]:
+    """The created task, plus the server's dedupe key when it sent one (to compare)."""
+    existing = data.deduplicated is True
+    server_key = None if _unset(data.dedupe_key) else _str(data.dedupe_key)
+    created: bool | None = True
+    if existing:
+        created = None if uncertain else False
+    task = CreatedTask(
+        id=_int(data.id),
+        type=task_type if _unset(data.type_) else _str(data.type_),
+        status=_status(data.status),
+        dedupe_key=server_key or local_key,
+        created=created,
+    )
+    return task, server_key
+
+
+def to_claimed(data: Any, worker_id: str, task_type_id: int) -> ClaimedTask:
+    return ClaimedTask(
+        id=_int(data.id),
+        type=_str(data.type_),
+        params=_dict(data.params) or {},
+        attempts=_int(data.attempts),
+        priority=_int(data.priority),
+        worker_id=worker_id,
+        claimed_at=dt.datetime.now(dt.UTC),
+        task_type_id=task_type_id,
+    )
+
+
+def to_progress(data: Any) -> ProgressUpdate:
+    return ProgressUpdate(
+        task_id=_int(data.id),
+        progress=_int(data.progress),
+        message="" if _unset(data.message) else _str(data.message),
+    )
+
+
+def to_outcome(data: Any) -> CompletionOutcome:
+    return CompletionOutcome(
+        task_id=_int(data.id), status=CompletionStatus(_str(data.status)), message=_str(data.message)
+    )
+
+
+def to_task(item: Any, tz: dt.tzinfo) -> Task:
+    return Task(
+        id=_int(item.id),
+        type=_str(item.type_),
+        status=_status(item.status),
+        params=_dict(item.params),
+        result=_dict(item.result),
+        error_message=_opt_str(item.error_message),
+        priority=_int(item.priority),
+        progress=_int(item.progress),
+        attempts=_int(item.attempts),
+        claimed_by=_opt_str(item.claimed_by),
+        claimed_at=parse_datetime(item.claimed_at, tz),
+        completed_at=parse_datetime(item.completed_at, tz),
+        created_at=parse_datetime(item.created_at, tz),
+    )
+
+
+def to_summaries(data: Any, tz: dt.tzinfo) -> list[TaskSummary]:
+    return [
+        TaskSummary(
+            id=_int(item.id),
+            type=_str(item.type_),
+            status=_status(item.status),
+            priority=_int(item.priority),
+            progress=_int(item.progress),
+            attempts=_int(item.attempts),
+            claimed_by=_opt_str(item.claimed_by),
+            created_at=parse_datetime(item.created_at, tz),
+            completed_at=parse_datetime(item.completed_at, tz),
+        )
+        for item in data.items
+    ]

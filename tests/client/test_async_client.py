@@ -1,0 +1,209 @@
+"""The async client mirrors the sync one: same results, same retries, same safety."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from taskmanager import (
+    AsyncTaskManagerClient,
+    CompletionStatus,
+    DuplicateTaskError,
+    TaskFailedError,
+    TaskManagerClient,
+    TaskManagerConfig,
+    TaskManagerConnectionError,
+    TaskManagerNotFoundError,
+    TaskManagerServerError,
+    TaskManagerValidationError,
+    TaskStatus,
+)
+from taskmanager._dedupe import dedupe_key
+
+from ._mock import KEY, URL, Script, fail, items, ok, task_row, type_row
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_sleep")]
+
+CLAIMED = {
+    "id": 4,
+    "type": "T",
+    "params": {"k": "v"},
+    "attempts": 1,
+    "priority": 0,
+    "message": "Task claimed",
+}
+PACKAGE = Path(__file__).resolve().parents[2] / "taskmanager"
+
+
+def make(script: Script, **config: Any) -> AsyncTaskManagerClient:
+    cfg = TaskManagerConfig(api_url=URL, api_key=KEY, **config)
+    return AsyncTaskManagerClient(cfg, transport=httpx.MockTransport(script))
+
+
+def sync_to_async(source: str) -> str:
+    """The mechanical rewrite that turns _client.py into _async_client.py (checked below)."""
+    replacements = [
+        (
+            '"""The synchronous client."""',
+            '"""The asynchronous client: the same operations as ``_client.py``, awaited."""',
+        ),
+        ("Iterator, Mapping", "AsyncIterator, Mapping"),
+        ("retry_delay, should_retry, sleep", "asleep, retry_delay, should_retry"),
+        ('["TaskManagerClient"]', '["AsyncTaskManagerClient"]'),
+        ("httpx.Client", "httpx.AsyncClient"),
+        ("httpx.BaseTransport", "httpx.AsyncBaseTransport"),
+        ("-> Iterator[", "-> AsyncIterator["),
+        ("def __enter__", "async def __aenter__"),
+        ("def __exit__", "async def __aexit__"),
+        ("def close(", "async def aclose("),
+        ("self._http.close()", "await self._http.aclose()"),
+        ("self.close()", "await self.aclose()"),
+        ("self._http.request(", "await self._http.request("),
+        ("sleep(", "await asleep("),
+        ("op.send(self._send(", "op.send(await self._send("),
+    ]
+    for old, new in replacements:
+        source = source.replace(old, new)
+    source = re.sub(r"\bTaskManagerClient\b", "AsyncTaskManagerClient", source)
+    source = re.sub(r"^    def (?!__init__|__repr__|config)", "    async def ", source, flags=re.M)
+    source = re.sub(r"self\.(_run|complete_task|list_tasks)\(", r"await self.\1(", source)
+    return source
+
+
+def _code(source: str) -> str:
+    # Compare syntax trees without docstrings: formatting, comments and wording may differ.
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return ast.dump(tree)
+
+
+def test_async_client_is_the_sync_client_awaited() -> None:
+    """_async_client.py is _client.py with I/O awaited, line for line (no drifting twins)."""
+    sync_source = (PACKAGE / "_client.py").read_text(encoding="utf-8")
+    async_source = (PACKAGE / "_async_client.py").read_text(encoding="utf-8")
+    assert _code(sync_to_async(sync_source)) == _code(async_source)
+
+
+def test_same_public_methods_and_signatures() -> None:
+    """Every public sync method has an async twin with the same parameters."""
+    renamed = {"close": "aclose"}
+    for name, method in inspect.getmembers(TaskManagerClient, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        twin = getattr(AsyncTaskManagerClient, renamed.get(name, name))
+        assert inspect.signature(method).parameters.keys() == inspect.signature(twin).parameters.keys(), name
+
+
+async def test_create_and_duplicate() -> None:
+    """Create sends canonical params; a duplicate of a finished task raises when asked to."""
+    key = dedupe_key("T", {"a": 1, "b": 2})
+    script = Script(
+        ok({"id": "7", "type": "T", "status": "pending", "dedupe_key": key, "message": "Task created"}),
+        ok({"id": 7, "status": "completed", "deduplicated": True, "message": "Task already exists"}),
+    )
+    async with make(script) as client:
+        task = await client.create_task("T", {"b": 2, "a": 1})
+        assert (task.id, task.created, task.dedupe_key) == (7, True, key)
+        with pytest.raises(DuplicateTaskError) as info:
+            await client.create_task("T", {"a": 1, "b": 2}, on_duplicate="raise")
+    assert (info.value.task_id, info.value.status) == (7, TaskStatus.COMPLETED)
+    assert script.requests[0].content == b'{"type":"T","params":{"a":1,"b":2}}'
+
+
+async def test_create_after_lost_reply_cannot_know() -> None:
+    """A retry after a lost reply that finds the task gives created None."""
+    script = Script(
+        httpx.ReadTimeout("slow"), ok({"id": 7, "status": "pending", "deduplicated": True, "message": "m"})
+    )
+    async with make(script) as client:
+        assert (await client.create_task("T", {"a": 1})).created is None
+
+
+async def test_claim_resolve_rotate_and_nothing() -> None:
+    """Names resolve once, types rotate, and "no active transaction" is None without retry."""
+    nothing = fail(500, "There is no active transaction")
+    script = Script(items(type_row(5, "T")), ok(CLAIMED), nothing, nothing)
+    async with make(script) as client:
+        claimed = await client.claim_task(["T", 6], worker_id="w1")
+        assert claimed is not None and claimed.task_type_id == 5
+        assert await client.claim_task(["T", 6], worker_id="w1") is None
+    assert [b["task_type_id"] for b in script.bodies()[1:]] == [5, 6, 5]
+
+
+async def test_claim_lost_reply_not_retried() -> None:
+    """A claim whose reply was lost is not sent again."""
+    script = Script(httpx.RemoteProtocolError("closed"))
+    async with make(script) as client:
+        with pytest.raises(TaskManagerConnectionError):
+            await client.claim_task(1, worker_id="w1")
+    assert len(script.requests) == 1
+
+
+async def test_retried_completion_verified() -> None:
+    """A completion retried after a 5xx that finds the task done by this worker succeeds."""
+    script = Script(
+        fail(503, "busy"),
+        fail(400, "Task is not in claimed state"),
+        items(task_row(4, status="failed", claimed_by="w1")),
+    )
+    async with make(script) as client:
+        outcome = await client.fail_task(4, worker_id="w1", error="boom")
+    assert outcome.status is CompletionStatus.FAILED
+
+
+async def test_reads_progress_and_paging() -> None:
+    """Progress, get, list paging and wait work as in the sync client."""
+    script = Script(
+        ok({"id": "4", "progress": 10, "message": "ok"}),
+        items(task_row(4)),
+        items(task_row(2), task_row(1)),
+        items(),
+        items(task_row(4, status="failed", error_message="x")),
+    )
+    async with make(script) as client:
+        assert (await client.update_progress(4, 10, worker_id="w1")).progress == 10
+        assert (await client.get_task(4)).id == 4
+        assert [row.id async for row in client.iter_tasks(page_size=2)] == [2, 1]
+        with pytest.raises(TaskFailedError):
+            await client.wait_for_task(4)
+
+
+async def test_errors_and_validation(caplog: pytest.LogCaptureFixture) -> None:
+    """Not found, server errors after retries, and local refusals behave as in the sync client."""
+    script = Script(items(), *[fail(502, "Bad Gateway")] * 2)
+    async with make(script, retry_attempts=1) as client:
+        with pytest.raises(TaskManagerNotFoundError):
+            await client.get_task_type("Nope")
+        with caplog.at_level(logging.DEBUG, logger="taskmanager"), pytest.raises(TaskManagerServerError):
+            await client.health_check()
+        with pytest.raises(TaskManagerValidationError):
+            await client.create_task("T", {})
+    assert len(script.requests) == 3
+    assert KEY not in caplog.text
+
+
+async def test_own_async_client_kept_open() -> None:
+    """A caller's httpx.AsyncClient gets the key per request and is not closed."""
+    script = Script(ok({"status": "healthy", "timestamp": 1795414708, "database": "connected"}))
+    http = httpx.AsyncClient(transport=httpx.MockTransport(script))
+    async with AsyncTaskManagerClient(api_url=URL, api_key=KEY, http_client=http) as client:
+        health = await client.health_check()
+    assert health.ok and health.server_time.year == 2026
+    assert script.requests[0].headers["x-api-key"] == KEY
+    assert not http.is_closed
+    await http.aclose()

@@ -1,0 +1,489 @@
+"""The sync client against scripted replies (httpx.MockTransport): behaviour, retries, safety."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import httpx
+import pytest
+
+import taskmanager._client
+from taskmanager import (
+    ClaimPolicy,
+    CompletionStatus,
+    DuplicateTaskError,
+    TaskClaimedByAnotherWorkerError,
+    TaskFailedError,
+    TaskManagerAuthError,
+    TaskManagerClient,
+    TaskManagerConfig,
+    TaskManagerConnectionError,
+    TaskManagerNotFoundError,
+    TaskManagerProtocolError,
+    TaskManagerServerError,
+    TaskManagerValidationError,
+    TaskNotClaimedError,
+    TaskStatus,
+    WaitTimeoutError,
+)
+from taskmanager._dedupe import dedupe_key
+
+from ._mock import KEY, URL, Script, fail, items, ok, task_row, type_row
+
+pytestmark = pytest.mark.usefixtures("no_sleep")
+
+CLAIMED = {
+    "id": 4,
+    "type": "T",
+    "params": {"k": "v"},
+    "attempts": 1,
+    "priority": 0,
+    "message": "Task claimed",
+}
+
+
+def make(script: Script, **config: Any) -> TaskManagerClient:
+    cfg = TaskManagerConfig(api_url=URL, api_key=KEY, **config)
+    return TaskManagerClient(cfg, transport=httpx.MockTransport(script))
+
+
+def created(task_id: str = "7", params: dict[str, Any] | None = None) -> httpx.Response:
+    key = dedupe_key("T", params or {"a": 1})
+    return ok({"id": task_id, "type": "T", "status": "pending", "dedupe_key": key, "message": "Task created"})
+
+
+def dedup(task_id: int = 7, status: str = "pending") -> httpx.Response:
+    return ok({"id": task_id, "status": status, "deduplicated": True, "message": "Task already exists"})
+
+
+# ------------------------------------------------------------------------------ create
+
+
+def test_create_sends_canonical_params_with_the_key() -> None:
+    """Params go out with keys sorted at every level, with the key header; created is True."""
+    params = {"b": {"y": 1, "x": [{"q": 1, "p": 2}]}, "a": 1}
+    script = Script(created(params=params))
+    task = make(script).create_task("T", params)
+    assert script.requests[0].content == b'{"type":"T","params":{"a":1,"b":{"x":[{"p":2,"q":1}],"y":1}}}'
+    assert script.requests[0].headers["x-api-key"] == KEY
+    assert (task.id, task.type, task.status, task.created, task.is_new_work) == (
+        7,
+        "T",
+        TaskStatus.PENDING,
+        True,
+        True,
+    )
+    assert task.dedupe_key == dedupe_key("T", params)
+
+
+def test_create_duplicate_of_finished_task_is_not_new_work() -> None:
+    """A duplicate of a completed task says created False and is_new_work False."""
+    task = make(Script(dedup(status="completed"))).create_task("T", {"a": 1})
+    assert (task.id, task.created, task.status, task.is_new_work) == (7, False, TaskStatus.COMPLETED, False)
+    assert (task.type, task.dedupe_key) == ("T", dedupe_key("T", {"a": 1}))
+
+
+def test_create_on_duplicate_raise() -> None:
+    """on_duplicate="raise" raises DuplicateTaskError with the existing id and status."""
+    with pytest.raises(DuplicateTaskError) as info:
+        make(Script(dedup(status="failed"))).create_task("T", {"a": 1}, on_duplicate="raise")
+    assert (info.value.task_id, info.value.status) == (7, TaskStatus.FAILED)
+
+
+def test_create_after_lost_reply_cannot_know() -> None:
+    """When the first reply was lost and the retry finds the task, created is None."""
+    script = Script(httpx.ReadError("connection reset"), dedup())
+    task = make(script).create_task("T", {"a": 1})
+    assert task.created is None
+    assert len(script.requests) == 2
+
+
+def test_create_duplicate_entry_race_resolved_by_retry() -> None:
+    """The 500 duplicate-entry race is retried; the task was made by someone else: created False."""
+    race = fail(
+        500,
+        "SQLSTATE[23000]: Integrity constraint violation: 1062 Duplicate entry 'x' for key 'unique_dedupe'",
+    )
+    script = Script(race, dedup())
+    task = make(script).create_task("T", {"a": 1})
+    assert task.created is False
+    assert len(script.requests) == 2
+
+
+def test_create_warns_about_mismatched_dedupe_key(caplog: pytest.LogCaptureFixture) -> None:
+    """A server key different from the local one is logged as a warning."""
+    reply = ok(
+        {"id": "7", "type": "T", "status": "pending", "dedupe_key": "0" * 64, "message": "Task created"}
+    )
+    with caplog.at_level(logging.WARNING, logger="taskmanager"):
+        task = make(Script(reply)).create_task("T", {"a": 1})
+    assert task.dedupe_key == "0" * 64
+    assert "differs" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"0": "a"}, {"a": float("nan")}, {"a": {1, 2}}, {"a": 2**64}, {3: "x"}]
+)
+def test_create_refuses_bad_params_before_sending(params: Any) -> None:
+    """Bad params raise TaskManagerValidationError and nothing is sent."""
+    script = Script()
+    with pytest.raises(TaskManagerValidationError):
+        make(script).create_task("T", params)
+    assert script.requests == []
+
+
+def test_create_priority_is_not_pretended() -> None:
+    """A priority argument warns that the server ignores it, and is not sent."""
+    script = Script(created())
+    with pytest.warns(UserWarning, match="priority is ignored"):
+        make(script).create_task("T", {"a": 1}, priority=5)
+    assert "priority" not in script.bodies()[0]
+
+
+# ------------------------------------------------------------------------------ claim
+
+
+def test_claim_nothing_available_is_none_and_not_retried() -> None:
+    """The real server's 500 "no active transaction" means None, after exactly one request."""
+    script = Script(fail(500, "There is no active transaction"))
+    assert make(script).claim_task(1, worker_id="w1") is None
+    assert len(script.requests) == 1
+
+
+def test_claim_documented_404_is_none() -> None:
+    """The documented 404 "No available tasks" also means None."""
+    assert make(Script(fail(404, "No available tasks"))).claim_task(1, worker_id="w1") is None
+
+
+def test_claim_returns_the_task_with_policy_sort() -> None:
+    """A claim sends the policy's sort and returns a typed ClaimedTask."""
+    script = Script(ok(CLAIMED))
+    claimed = make(script).claim_task(3, worker_id="w1", policy=ClaimPolicy.PRIORITY)
+    assert script.bodies() == [
+        {"worker_id": "w1", "task_type_id": 3, "sort_by": "priority", "sort_order": "DESC"}
+    ]
+    assert claimed is not None
+    assert (claimed.id, claimed.params, claimed.attempts, claimed.worker_id, claimed.task_type_id) == (
+        4,
+        {"k": "v"},
+        1,
+        "w1",
+        3,
+    )
+    assert claimed.claimed_at.tzinfo is not None
+
+
+def test_claim_default_worker_id_from_config() -> None:
+    """Without worker_id the config's is used."""
+    script = Script(ok(CLAIMED))
+    claimed = make(script, worker_id="cfg-worker").claim_task(1)
+    assert claimed is not None and claimed.worker_id == "cfg-worker"
+    assert script.bodies()[0]["worker_id"] == "cfg-worker"
+
+
+def test_claim_resolves_names_once() -> None:
+    """A type name is looked up once, then the id is reused."""
+    script = Script(items(type_row(5, "T")), ok(CLAIMED), ok(CLAIMED))
+    client = make(script)
+    client.claim_task("T", worker_id="w1")
+    client.claim_task("T", worker_id="w1")
+    assert script.paths() == ["GET /api/task-types/T", "POST /api/tasks/claim", "POST /api/tasks/claim"]
+    assert [b["task_type_id"] for b in script.bodies()[1:]] == [5, 5]
+
+
+def test_claim_unknown_name_is_not_found() -> None:
+    """An unregistered name raises TaskManagerNotFoundError."""
+    with pytest.raises(TaskManagerNotFoundError):
+        make(Script(items())).claim_task("Nope", worker_id="w1")
+
+
+def test_claim_rotates_between_types() -> None:
+    """With several types, each call starts from the next type, and empty types are skipped."""
+    nothing = fail(500, "There is no active transaction")
+    script = Script(ok(CLAIMED), nothing, ok(CLAIMED), nothing, nothing)
+    client = make(script)
+    client.claim_task([1, 2], worker_id="w1")  # starts at 1: claimed
+    client.claim_task([1, 2], worker_id="w1")  # starts at 2: empty, then 1
+    assert client.claim_task([1, 2], worker_id="w1") is None  # starts at 1: both empty
+    assert [b["task_type_id"] for b in script.bodies()] == [1, 2, 1, 1, 2]
+
+
+def test_claim_retries_only_when_surely_not_sent() -> None:
+    """Connect errors and 503 are retried; a lost reply and other 500s are not."""
+    script = Script(httpx.ConnectError("refused"), fail(503, "busy"), ok(CLAIMED))
+    assert make(script).claim_task(1, worker_id="w1") is not None
+    assert len(script.requests) == 3
+    lost = Script(httpx.ReadError("reset"))
+    with pytest.raises(TaskManagerConnectionError):
+        make(lost).claim_task(1, worker_id="w1")
+    assert len(lost.requests) == 1
+    deadlock = Script(fail(500, "SQLSTATE[40001]: Deadlock found"))
+    with pytest.raises(TaskManagerServerError):
+        make(deadlock).claim_task(1, worker_id="w1")
+    assert len(deadlock.requests) == 1
+
+
+# ------------------------------------------------------------------------------ progress / complete
+
+
+def test_progress_and_its_validation() -> None:
+    """Progress is an int 0..100, checked before sending; the reply becomes a ProgressUpdate."""
+    script = Script(ok({"id": "4", "progress": 50, "message": "Task progress updated successfully"}))
+    client = make(script)
+    update = client.update_progress(4, 50, worker_id="w1", message="half")
+    assert (update.task_id, update.progress) == (4, 50)
+    assert script.bodies() == [{"worker_id": "w1", "progress": 50, "message": "half"}]
+    for bad in (101, -1, 50.5, True, "50"):
+        with pytest.raises(TaskManagerValidationError):
+            client.update_progress(4, bad, worker_id="w1")  # type: ignore[arg-type]
+    assert len(script.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("completed", CompletionStatus.COMPLETED),
+        ("failed", CompletionStatus.FAILED),
+        ("pending (retry)", CompletionStatus.RETRY),
+    ],
+)
+def test_completion_outcomes(status: str, expected: CompletionStatus) -> None:
+    """The reply's status becomes the outcome: completed, failed for good, or retry."""
+    outcome = make(Script(ok({"id": "4", "status": status, "message": "Task completed"}))).fail_task(
+        4, worker_id="w1", error="boom"
+    )
+    assert (outcome.task_id, outcome.status) == (4, expected)
+
+
+def test_complete_refuses_non_bool_success() -> None:
+    """success must be a real bool (the server would read the string "false" as success)."""
+    script = Script()
+    with pytest.raises(TaskManagerValidationError):
+        make(script).complete_task(4, worker_id="w1", success="false")  # type: ignore[arg-type]
+    assert script.requests == []
+
+
+def test_retried_completion_verified_by_get() -> None:
+    """A retry after a lost reply that finds the task completed by this worker is a success."""
+    script = Script(
+        httpx.ReadError("reset"),
+        fail(400, "Task is not in claimed state"),
+        items(task_row(4, status="completed", claimed_by="w1", result={"ok": 1})),
+    )
+    outcome = make(script).complete_task(4, worker_id="w1", result={"ok": 1})
+    assert outcome.status is CompletionStatus.COMPLETED
+    assert script.paths() == ["POST /api/tasks/4/complete", "POST /api/tasks/4/complete", "GET /api/tasks/4"]
+
+
+def test_retried_completion_not_ours_raises() -> None:
+    """If the GET shows someone else's completion, the not-claimed error stands."""
+    script = Script(
+        fail(502, "Bad Gateway"),
+        fail(400, "Task is not in claimed state"),
+        items(task_row(4, status="completed", claimed_by="w2")),
+    )
+    with pytest.raises(TaskNotClaimedError):
+        make(script).complete_task(4, worker_id="w1")
+
+
+def test_first_completion_not_claimed_raises_without_checking() -> None:
+    """Without an earlier lost attempt, "not in claimed state" is raised as is."""
+    script = Script(fail(400, "Task is not in claimed state"))
+    with pytest.raises(TaskNotClaimedError):
+        make(script).complete_task(4, worker_id="w1")
+    assert len(script.requests) == 1
+
+
+def test_claimed_by_another_worker() -> None:
+    """403 becomes TaskClaimedByAnotherWorkerError with the server's message."""
+    with pytest.raises(TaskClaimedByAnotherWorkerError, match="claimed by another worker"):
+        make(Script(fail(403, "Task is claimed by another worker"))).complete_task(4, worker_id="w1")
+
+
+# ------------------------------------------------------------------------------ reads
+
+
+def test_get_task_types_and_zone() -> None:
+    """get_task parses ints, enums and zone-aware datetimes (server zone from config)."""
+    row = task_row(3, status="claimed", claimed_by="w1", claimed_at="2026-11-23 06:18:30", attempts="2")
+    task = make(Script(items(row)), server_timezone="Europe/Prague").get_task(3)
+    assert (task.id, task.status, task.attempts, task.claimed_by) == (3, TaskStatus.CLAIMED, 2, "w1")
+    assert task.claimed_at is not None and task.claimed_at.utcoffset() is not None
+    assert str(task.claimed_at) == "2026-11-23 06:18:30+01:00"
+
+
+def test_get_task_empty_is_not_found() -> None:
+    """The server's 200 with no items is TaskManagerNotFoundError."""
+    with pytest.raises(TaskManagerNotFoundError):
+        make(Script(items())).get_task(99)
+
+
+def test_iter_tasks_pages_through_everything() -> None:
+    """iter_tasks pages with limit/offset until a short page, yielding each id once."""
+    script = Script(items(task_row(3), task_row(2)), items(task_row(2), task_row(1)), items())
+    rows = list(make(script).iter_tasks(status="pending", page_size=2))
+    assert [r.id for r in rows] == [3, 2, 1]
+    assert [r.url.params.get("offset") for r in script.requests] == ["0", "2", "4"]
+    assert script.requests[0].url.params["status"] == "pending"
+
+
+def test_list_tasks_refuses_negative_limit() -> None:
+    """A negative limit (a SQL error on the server) is refused locally."""
+    with pytest.raises(TaskManagerValidationError):
+        make(Script()).list_tasks(limit=-1)
+
+
+def test_wait_for_task_polls_until_done() -> None:
+    """wait_for_task polls until completed and returns the task."""
+    script = Script(
+        items(task_row(1)), items(task_row(1, status="claimed")), items(task_row(1, status="completed"))
+    )
+    task = make(script).wait_for_task(1, timeout=60, poll_interval=0.01)
+    assert task.status is TaskStatus.COMPLETED
+    assert len(script.requests) == 3
+
+
+def test_wait_for_task_failure_and_timeout() -> None:
+    """A failed task raises TaskFailedError; still pending at the deadline raises WaitTimeoutError."""
+    with pytest.raises(TaskFailedError) as failed:
+        make(Script(items(task_row(1, status="failed", error_message="boom")))).wait_for_task(1)
+    assert failed.value.task.error_message == "boom"
+    with pytest.raises(WaitTimeoutError) as waited:
+        make(Script(items(task_row(1)))).wait_for_task(1, timeout=0)
+    assert waited.value.task_id == 1
+
+
+def test_list_task_types_real_server_bug_is_a_server_error() -> None:
+    """The real server's listing 500 is a TaskManagerServerError, raised without retrying."""
+    script = Script(fail(500, "Invalid select field: COALESCE(t.usage_count, 0) as usage_count"))
+    with pytest.raises(TaskManagerServerError, match="Invalid select field"):
+        make(script).list_task_types()
+    assert len(script.requests) == 1
+
+
+def test_register_created_then_updated() -> None:
+    """register_task_type tells created (string id) from updated (int id)."""
+    script = Script(
+        ok({"id": "1", "name": "T", "version": "1", "created": True}),
+        ok({"id": 1, "name": "T", "version": "2", "updated": True}),
+    )
+    client = make(script)
+    first = client.register_task_type("T", "1", {"type": "object"})
+    second = client.register_task_type("T", "2", {"type": "object"})
+    assert (first.id, first.created, second.id, second.created) == (1, True, 1, False)
+
+
+# ------------------------------------------------------------------------------ errors and retries
+
+
+def test_auth_error() -> None:
+    """401 (pre-routing body) becomes TaskManagerAuthError and is not retried."""
+    body = {
+        "error": "Unauthorized",
+        "message": "Invalid or missing API key.",
+        "timestamp": "2026-11-23T06:18:28+00:00",
+    }
+    script = Script(httpx.Response(401, json=body))
+    with pytest.raises(TaskManagerAuthError) as info:
+        make(script).get_task(1)
+    assert info.value.status_code == 401
+    assert len(script.requests) == 1
+
+
+def test_rate_limit_retry_honours_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 429 is retried after the server's Retry-After."""
+    waits: list[float] = []
+    monkeypatch.setattr(taskmanager._client, "sleep", waits.append)
+    script = Script(fail(429, "Too Many Requests", headers={"Retry-After": "3"}), items(task_row(1)))
+    assert make(script).get_task(1).id == 1
+    assert waits == [3.0]
+
+
+def test_retries_stop_at_retry_attempts(caplog: pytest.LogCaptureFixture) -> None:
+    """retry_attempts bounds the retries; each retry is logged at WARNING."""
+    script = Script(*[fail(502, "Bad Gateway") for _ in range(3)])
+    with caplog.at_level(logging.WARNING, logger="taskmanager"), pytest.raises(TaskManagerServerError):
+        make(script, retry_attempts=2).get_task(1)
+    assert len(script.requests) == 3
+    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.WARNING]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        httpx.Response(200, text="<html>maintenance</html>"),
+        httpx.Response(200, content=b'{"success":true,"data":{"items":[{"id":1'),
+        ok({"rows": []}),
+        ok({"items": [task_row(1, status="exploded")], "count": 1}),
+    ],
+)
+def test_protocol_errors(reply: httpx.Response) -> None:
+    """HTML, truncated JSON, wrong shapes and unknown values are TaskManagerProtocolError."""
+    with pytest.raises(TaskManagerProtocolError) as info:
+        make(Script(reply)).get_task(1)
+    assert (info.value.method, info.value.path) == ("GET", "/tasks/1")
+
+
+# ------------------------------------------------------------------------------ transport and secrecy
+
+
+def test_key_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+    """The key appears in no log line, error text or repr, even at DEBUG."""
+    script = Script(items(task_row(1)), fail(404, "Task not found"))
+    client = make(script)
+    with caplog.at_level(logging.DEBUG, logger="taskmanager"):
+        client.get_task(1)
+        with pytest.raises(TaskManagerNotFoundError) as info:
+            client.complete_task(1, worker_id="w1")
+    assert "request GET /tasks/1" in caplog.text
+    for text in (caplog.text, str(info.value), repr(info.value), repr(client), repr(client.config)):
+        assert KEY not in text
+
+
+def test_plain_http_warning_only_off_loopback() -> None:
+    """The key over plain HTTP to a non-loopback host warns; loopback and HTTPS do not."""
+    with pytest.warns(UserWarning, match="unencrypted"):
+        TaskManagerClient(api_url="http://tasks.example.com/api", api_key="k").close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for url in (
+            "http://127.0.0.1:8080/api",
+            "http://localhost/api",
+            "http://[::1]:80/api",
+            "https://x.example/api",
+        ):
+            TaskManagerClient(api_url=url, api_key="k").close()
+
+
+def test_own_http_client_gets_the_key_and_stays_open() -> None:
+    """A caller's httpx.Client is used as is (key added per request) and not closed."""
+    script = Script(items(task_row(1)))
+    http = httpx.Client(transport=httpx.MockTransport(script))
+    with TaskManagerClient(api_url=URL, api_key=KEY, http_client=http) as client:
+        client.get_task(1)
+    assert script.requests[0].headers["x-api-key"] == KEY
+    assert not http.is_closed
+    http.close()
+
+
+def test_pool_timeouts_and_tls_defaults() -> None:
+    """The client's own pool has the configured timeout on every phase and verifies TLS."""
+    import ssl
+
+    with TaskManagerClient(
+        TaskManagerConfig(api_url="https://x.example/api", api_key="k", timeout=7)
+    ) as client:
+        http = client._http
+        assert http.timeout == httpx.Timeout(7.0)
+        context = http._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_env_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without arguments the client reads TASKMANAGER_API_URL and TASKMANAGER_API_KEY."""
+    monkeypatch.setenv("TASKMANAGER_API_URL", "http://127.0.0.1:1/api")
+    monkeypatch.setenv("TASKMANAGER_API_KEY", "env-key")
+    with TaskManagerClient() as client:
+        assert (client.config.api_url, client.config.api_key) == ("http://127.0.0.1:1/api", "env-key")
