@@ -460,6 +460,16 @@ class Worker:
         return result
 
     def _start(self, claimed: ClaimedTask) -> None:
+        if any(ctx.id == claimed.id for ctx in self._inflight.values()):
+            # Our own claim expired while the handler runs and the server gave the task back to
+            # us: same worker id, so the running handler's report will still be accepted.
+            logger.warning(
+                "task %d (%s) came back to this worker while still running (its claim expired); "
+                "not running it twice",
+                claimed.id,
+                claimed.type,
+            )
+            return
         fn = self._handlers.get(claimed.type)
         is_async = fn is not None and inspect.iscoroutinefunction(fn)
         task_cls = AsyncWorkerTask if is_async else WorkerTask

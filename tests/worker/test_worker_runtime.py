@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from typing import Any
 
 import pytest
-from worker_fakes import AsyncFakeClient, FakeClient, RecordingSleep
 
 from taskmanager._errors import TaskManagerAuthError, TaskManagerConnectionError, TaskManagerServerError
 from taskmanager._worker import AsyncWorkerTask, Worker, WorkerStats, WorkerTask
+
+from .worker_fakes import AsyncFakeClient, FakeClient, RecordingSleep
 
 T = "Test.Echo"
 WAIT = 10  # upper bound for threading waits; none is expected to take more than milliseconds
@@ -367,3 +369,36 @@ def test_bad_settings_are_refused() -> None:
         Worker(FakeClient(), concurrency=0)
     with pytest.raises(RuntimeError, match="no handlers"):
         Worker(FakeClient()).run(handle_signals=False)
+
+
+def test_own_expired_claim_coming_back_is_not_run_twice() -> None:
+    """A task whose claim expired while running here and that this worker re-claims runs once."""
+    fake = FakeClient(claim_timeout=300)
+    fake.add(T, {})
+    reclaimed = threading.Event()
+    polls = 0
+
+    async def sleep(seconds: float) -> None:
+        nonlocal polls
+        polls += 1
+        assert polls < 100_000, "the task never came back"
+        await asyncio.sleep(0)
+        if fake.tasks[1].attempts == 2 and not reclaimed.is_set():
+            reclaimed.set()
+            worker.stop()
+
+    worker = make_worker(fake, concurrency=2, sleep=sleep)
+    runs: list[int] = []
+
+    @worker.handler(T)
+    def slow(task: WorkerTask) -> dict[str, int]:
+        runs.append(task.attempts)
+        fake.now += 301  # the claim expires while the handler still runs
+        assert reclaimed.wait(WAIT)
+        return {"runs": len(runs)}
+
+    stats = worker.run(handle_signals=False)
+    task = fake.tasks[1]
+    assert runs == [1]
+    assert (task.status, task.attempts, task.result) == ("completed", 2, {"runs": 1})
+    assert (stats.claimed, stats.completed) == (2, 1)
