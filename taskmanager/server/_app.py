@@ -15,10 +15,22 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ._phpjson import InvalidJSON, as_php_array, decode, encode, php_string, php_truthy, php_type
+from ._phpjson import (
+    InvalidJSON,
+    Raw,
+    as_php_array,
+    decode,
+    encode,
+    php_string,
+    php_truthy,
+    php_type,
+    quote,
+    reencode,
+)
 from ._schema import validate
 from ._store import SORT_COLUMNS, TYPE_SORT_COLUMNS, Store
 
@@ -111,6 +123,19 @@ def _stored(text: str | None) -> Any:
         return None
 
 
+def _raw(text: str | None) -> Raw:
+    """A stored JSON column ready to splice into a reply (the stored text is PHP-encoded)."""
+    if text is None or text == "":
+        return Raw("null")
+    return Raw(reencode(text))
+
+
+@lru_cache(maxsize=256)
+def _schema(text: str) -> Any:
+    # Decoded once per stored schema text; the validator only reads it.
+    return _stored(text)
+
+
 class App:
     """The request handler of the local server."""
 
@@ -122,7 +147,7 @@ class App:
     # -- envelopes ----------------------------------------------------------------------------
 
     def _success(self, data: Any) -> Response:
-        body = encode(data)
+        body = data if type(data) is Raw else encode(data)
         now = self.store.now()
         return Response(
             200, f'{{"success":true,"message":"Success","data":{body},"timestamp":{now}}}'.encode()
@@ -273,18 +298,21 @@ class App:
         if details:
             raise _Fail(400, "Validation failed", details)
         name = data["type"].strip(_PHP_TRIM)
-        row = self.store.get_type(name)
-        if row is None:
-            raise _Fail(404, "Task type not found")
-        if not row[4]:
-            raise _Fail(400, "Task type is not active")
-        errors = validate(params, _stored(row[3]))
-        if errors:
-            raise _Fail(400, "Parameter validation failed: " + ", ".join(errors))
-        # PHP's json_encode fails on INF: the key then hashes an empty string and params are null.
-        encoded = encode(params)
-        key = hashlib.sha256(f"{name}\0{encoded or ''}".encode()).hexdigest()
-        task_id, status, created = self.store.create_task(row[0], encoded, key)
+
+        def prepare(row: tuple[Any, ...] | None) -> tuple[int, str | None, str]:
+            if row is None:
+                raise _Fail(404, "Task type not found")
+            if not row[4]:
+                raise _Fail(400, "Task type is not active")
+            errors = validate(params, _schema(row[3]))
+            if errors:
+                raise _Fail(400, "Parameter validation failed: " + ", ".join(errors))
+            # PHP's json_encode fails on INF: the key then hashes "" and the params are null.
+            encoded = encode(params)
+            key = hashlib.sha256(f"{name}\0{encoded or ''}".encode()).hexdigest()
+            return int(row[0]), encoded, key
+
+        task_id, status, created, key = self.store.create_task(name, prepare)
         if not created:
             return self._success(
                 {
@@ -295,13 +323,10 @@ class App:
                 }
             )
         return self._success(
-            {
-                "id": str(task_id),
-                "type": name,
-                "status": "pending",
-                "dedupe_key": key,
-                "message": "Task created successfully",
-            }
+            Raw(
+                f'{{"id":"{task_id}","type":{quote(name)},"status":"pending","dedupe_key":"{key}",'
+                '"message":"Task created successfully"}'
+            )
         )
 
     def _claim(self, data: dict[str, Any]) -> Response:
@@ -333,14 +358,10 @@ class App:
             # The real server rolls back twice when nothing matches and reports the second one.
             raise _Fail(500, "There is no active transaction")
         return self._success(
-            {
-                "id": row[0],
-                "type": row[1],
-                "params": _stored(row[2]),
-                "attempts": row[3],
-                "priority": row[4],
-                "message": "Task claimed successfully",
-            }
+            Raw(
+                f'{{"id":{row[0]},"type":{quote(row[1])},"params":{_raw(row[2])},'
+                f'"attempts":{row[3]},"priority":{row[4]},"message":"Task claimed successfully"}}'
+            )
         )
 
     @staticmethod
@@ -392,7 +413,9 @@ class App:
             error=None if error is None else _text(error),
         )
         self._ownership(outcome)
-        return self._success({"id": id_text, "status": outcome, "message": "Task completed"})
+        return self._success(
+            Raw(f'{{"id":{quote(id_text)},"status":"{outcome}","message":"Task completed"}}')
+        )
 
     def _get_task(self, id_text: str) -> Response:
         row = self.store.get_task(id_text)
@@ -403,8 +426,8 @@ class App:
                     "id": row[0],
                     "type": row[1],
                     "status": row[2],
-                    "params": _stored(row[3]),
-                    "result": _stored(row[4]),
+                    "params": _raw(row[3]),
+                    "result": _raw(row[4]),
                     "error_message": row[5],
                     "priority": row[6],
                     "progress": row[7],

@@ -23,6 +23,7 @@ from typing import Any
 
 __all__ = [
     "InvalidJSON",
+    "Raw",
     "as_php_array",
     "decode",
     "encode",
@@ -31,6 +32,8 @@ __all__ = [
     "php_string",
     "php_truthy",
     "php_type",
+    "quote",
+    "reencode",
 ]
 
 _INT64_MIN = -(2**63)
@@ -92,15 +95,19 @@ def _has_surrogate(value: Any) -> bool:
     return False
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_BIGINT_DECODER = json.JSONDecoder(parse_int=_parse_int, parse_constant=_reject_constant)
+
+
 def decode(body: bytes | str) -> Any:
     """Decode a request body as ``json_decode($body, true)`` would; raise :class:`InvalidJSON`."""
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
     except UnicodeDecodeError as err:
         raise InvalidJSON("malformed UTF-8") from err
-    parse_int = _parse_int if _LONG_DIGITS.search(text) else None
+    decoder = _BIGINT_DECODER if _LONG_DIGITS.search(text) else _DECODER
     try:
-        value = json.loads(text, parse_int=parse_int, parse_constant=_reject_constant)
+        value = decoder.decode(text)
     except (ValueError, RecursionError) as err:
         raise InvalidJSON(str(err)) from err
     if len(text) > 2 * _MAX_DEPTH and _depth(value) > _MAX_DEPTH:
@@ -112,6 +119,10 @@ def decode(body: bytes | str) -> Any:
 
 def is_php_list(value: dict[str, Any]) -> bool:
     """Whether PHP sees this decoded object as a list (empty, or keys "0".."n-1" in order)."""
+    if not value:
+        return True
+    if next(iter(value)) != "0":  # the common case, answered without a scan
+        return False
     return all(key == str(index) for index, key in enumerate(value))
 
 
@@ -204,45 +215,67 @@ def php_string(value: Any) -> str:
     return str(value)
 
 
+def quote(text: str) -> str:
+    """A string as a JSON string literal, the way ``json_encode`` writes it."""
+    return '"' + _NEEDS_ESCAPE.sub(_escape, text) + '"'
+
+
+def reencode(stored: str) -> str:
+    """``json_encode(json_decode($stored))`` for text this module encoded.
+
+    The encoding is a fixed point except for ``-0``, which PHP decodes as the integer 0.
+    """
+    if "-0" not in stored:
+        return stored
+    return encode(decode(stored)) or "null"
+
+
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
     return _SHORT_ESCAPES.get(char) or f"\\u{ord(char):04x}"
 
 
+class Raw(str):
+    """Text that is already PHP-encoded JSON; the encoder splices it in as is."""
+
+    __slots__ = ()
+
+
 def _encode(value: Any, out: list[str]) -> None:
-    if isinstance(value, str):
-        out.append('"' + _NEEDS_ESCAPE.sub(_escape, value) + '"')
+    kind = type(value)
+    if kind is str:
+        out.append(quote(value))
+    elif kind is int:
+        out.append(str(value))
     elif value is None:
         out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, float):
+    elif kind is bool:
+        out.append("true" if value else "false")
+    elif kind is float:
         if math.isinf(value) or math.isnan(value):
             raise ValueError("Inf and NaN cannot be JSON encoded")
         out.append(php_float(value))
-    elif isinstance(value, list) or (isinstance(value, dict) and is_php_list(value)):
-        out.append("[")
-        for index, item in enumerate(value.values() if isinstance(value, dict) else value):
-            if index:
-                out.append(",")
-            _encode(item, out)
-        out.append("]")
-    elif isinstance(value, dict):
+    elif kind is dict and not is_php_list(value):
         out.append("{")
         first = True
         for key, item in value.items():
             if not first:
                 out.append(",")
             first = False
-            out.append('"' + _NEEDS_ESCAPE.sub(_escape, str(key)) + '":')
+            out.append(quote(str(key)) + ":")
             _encode(item, out)
         out.append("}")
+    elif kind is dict or kind is list:
+        out.append("[")
+        for index, item in enumerate(value.values() if kind is dict else value):
+            if index:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    elif kind is Raw:
+        out.append(value)
     else:
-        raise TypeError(f"cannot encode {type(value).__name__}")
+        raise TypeError(f"cannot encode {kind.__name__}")
 
 
 def encode(value: Any) -> str | None:

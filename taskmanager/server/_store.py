@@ -50,11 +50,15 @@ CREATE TABLE IF NOT EXISTS tasks (
     result TEXT,
     error_message TEXT
 );
-CREATE INDEX IF NOT EXISTS tasks_claim_created ON tasks (type_id, status, created_at);
-CREATE INDEX IF NOT EXISTS tasks_claim_priority ON tasks (type_id, status, priority);
-CREATE INDEX IF NOT EXISTS tasks_claim_attempts ON tasks (type_id, status, attempts);
-CREATE INDEX IF NOT EXISTS tasks_list_created ON tasks (created_at);
-CREATE INDEX IF NOT EXISTS tasks_list_status ON tasks (status, created_at);
+-- Partial indexes: a row is in the pending (claimed) ones only while it is pending (claimed),
+-- so finishing a task touches few pages; each orders by its claim sort key, then id (rowid).
+CREATE INDEX IF NOT EXISTS tasks_pending_id ON tasks (type_id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS tasks_pending_created ON tasks (type_id, created_at)
+    WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS tasks_pending_priority ON tasks (type_id, priority)
+    WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS tasks_claimed ON tasks (type_id, claimed_at) WHERE status = 'claimed';
+CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at);
 """
 
 _TASK_COLUMNS = (
@@ -170,19 +174,32 @@ class Store:
 
     # -- tasks ------------------------------------------------------------------------------
 
-    def create_task(self, type_id: int, params_json: str | None, dedupe_key: str) -> tuple[int, str, bool]:
-        """Insert a pending task unless its dedupe key exists; returns (id, status, created)."""
+    def create_task(
+        self, name: str, prepare: Callable[[tuple[Any, ...] | None], tuple[int, str | None, str]]
+    ) -> tuple[int, str, bool, str]:
+        """Create a task of type ``name`` unless its dedupe key exists; (id, status, created, key).
+
+        ``prepare`` gets the type row (id, name, version, param_schema, is_active, ...) or None,
+        may raise to refuse, and returns (type id, params JSON, dedupe key). Lookup, check and
+        insert are one transaction, so identical creates cannot both insert.
+        """
         now = self.now()
         with self._write() as db:
-            row = db.execute("SELECT id, status FROM tasks WHERE dedupe_key = ?", (dedupe_key,)).fetchone()
-            if row is not None:
-                return int(row[0]), str(row[1]), False
+            row = db.execute(
+                "SELECT id, name, version, param_schema, is_active, created_at, updated_at "
+                "FROM task_types WHERE name_key = ?",
+                (fold_name(name),),
+            ).fetchone()
+            type_id, params_json, dedupe_key = prepare(row)
+            found = db.execute("SELECT id, status FROM tasks WHERE dedupe_key = ?", (dedupe_key,)).fetchone()
+            if found is not None:
+                return int(found[0]), str(found[1]), False, dedupe_key
             cursor = db.execute(
                 "INSERT INTO tasks (type_id, status, params, dedupe_key, created_at) "
                 "VALUES (?, 'pending', ?, ?, ?)",
                 (type_id, params_json, dedupe_key, now),
             )
-            return int(cursor.lastrowid or 0), "pending", True
+            return int(cursor.lastrowid or 0), "pending", True, dedupe_key
 
     def claim_task(
         self,
