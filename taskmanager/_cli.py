@@ -7,6 +7,7 @@ sending). Human tables by default; ``--json`` prints JSON for scripts.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import json
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._cli_output import format_table, to_json
+from ._cli_output import format_table, to_json, worker_stats_table
 from ._config import TaskManagerConfig
 from ._errors import TaskManagerError, TaskManagerValidationError
 from ._policies import ClaimPolicy
@@ -482,45 +483,38 @@ def worker_run(
         level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     obj = _load_target(target)
-    if isinstance(obj, dict):
+    with contextlib.ExitStack() as cleanup:
+        if isinstance(obj, dict):
+            try:
+                client = cleanup.enter_context(_make_client(api_url, api_key))
+            except TaskManagerError as exc:
+                raise _fail(exc) from exc
+            built = Worker(client, worker_id=worker_id)
+            try:
+                for task_type, fn in obj.items():
+                    built.add_handler(task_type, fn)
+            except (TypeError, ValueError) as exc:
+                raise click.BadParameter(str(exc), param_hint="TARGET") from exc
+            obj = built
+        elif callable(obj) and not isinstance(obj, Worker):
+            obj = obj()
+        if not isinstance(obj, Worker):
+            raise click.BadParameter(
+                f"{target} is not a Worker (got {type(obj).__name__})", param_hint="TARGET"
+            )
+        if concurrency is not None:
+            obj.concurrency = concurrency
+        if policy is not None:
+            obj.policy = ClaimPolicy[policy.upper()]
+        if worker_id is not None:
+            obj.worker_id = worker_id
         try:
-            built = Worker(_make_client(api_url, api_key), worker_id=worker_id)
-            for task_type, fn in obj.items():
-                built.add_handler(task_type, fn)
-        except (TypeError, ValueError) as exc:
-            raise click.BadParameter(str(exc), param_hint="TARGET") from exc
-        obj = built
-    elif callable(obj) and not isinstance(obj, Worker):
-        obj = obj()
-    if not isinstance(obj, Worker):
-        raise click.BadParameter(f"{target} is not a Worker (got {type(obj).__name__})", param_hint="TARGET")
-    if concurrency is not None:
-        obj.concurrency = concurrency
-    if policy is not None:
-        obj.policy = ClaimPolicy[policy.upper()]
-    if worker_id is not None:
-        obj.worker_id = worker_id
-    try:
-        stats = obj.run(burst=burst, max_tasks=max_tasks)
-    except TaskManagerError as exc:
-        raise _fail(exc) from exc
-    except RuntimeError as exc:  # e.g. no handlers registered
-        raise click.UsageError(str(exc)) from exc
-    click.echo(
-        format_table(
-            ["claimed", "completed", "failed", "claim lost", "poisoned", "idle polls"],
-            [
-                [
-                    stats.claimed,
-                    stats.completed,
-                    stats.failed,
-                    stats.claim_lost,
-                    stats.poisoned,
-                    stats.idle_polls,
-                ]
-            ],
-        )
-    )
+            stats = obj.run(burst=burst, max_tasks=max_tasks)
+        except TaskManagerError as exc:
+            raise _fail(exc) from exc
+        except RuntimeError as exc:  # e.g. no handlers registered
+            raise click.UsageError(str(exc)) from exc
+    click.echo(worker_stats_table(stats))
 
 
 # -- demo ----------------------------------------------------------------------------------------

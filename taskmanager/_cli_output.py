@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["cell", "format_table", "jsonable", "to_json"]
+__all__ = ["cell", "format_table", "jsonable", "to_json", "worker_stats_table"]
 
 # Wider values (params, results) are cut so that a row stays on one line.
 _MAX_CELL = 60
@@ -70,3 +70,9 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     out = [line(list(headers)), line(["-" * w for w in widths])]
     out.extend(line(row) for row in cells)
     return "\n".join(out)
+
+
+def worker_stats_table(stats: Any) -> str:
+    """A worker's counters (a ``WorkerStats``) as a one-row table."""
+    names = ["claimed", "completed", "failed", "claim_lost", "poisoned", "idle_polls"]
+    return format_table([n.replace("_", " ") for n in names], [[getattr(stats, n) for n in names]])

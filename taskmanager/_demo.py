@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from ._cli_output import format_table
+from ._cli_output import format_table, worker_stats_table
 from ._client import TaskManagerClient
 from ._config import TaskManagerConfig
 from ._worker import Worker, WorkerStats, WorkerTask
@@ -129,21 +129,7 @@ def run_demo(
             summary.append([task.id, task.params["image"], task.status, task.attempts, outcome])
         echo(format_table(["id", "image", "status", "attempts", "result"], summary))
         echo("")
-        echo(
-            format_table(
-                ["claimed", "completed", "failed", "claim lost", "poisoned", "idle polls"],
-                [
-                    [
-                        stats.claimed,
-                        stats.completed,
-                        stats.failed,
-                        stats.claim_lost,
-                        stats.poisoned,
-                        stats.idle_polls,
-                    ]
-                ],
-            )
-        )
+        echo(worker_stats_table(stats))
         flaky = client.get_task(ids[_FLAKY_INDEX - 1]) if len(ids) >= _FLAKY_INDEX else None
         if flaky is not None:
             echo(
