@@ -482,6 +482,8 @@ def worker_run(
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    if log_level != "DEBUG":  # httpx logs every request at INFO: too much for a worker's log
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     obj = _load_target(target)
     with contextlib.ExitStack() as cleanup:
         if isinstance(obj, dict):

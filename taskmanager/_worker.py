@@ -420,6 +420,9 @@ class Worker:
             if len(self._inflight) >= self.concurrency:
                 await asyncio.wait({*self._inflight, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
                 continue
+            # Only a claim sent while nothing ran proves the queue empty: a task finishing during
+            # the claim may have gone back to pending for a retry.
+            busy = bool(self._inflight)
             try:
                 claimed = await self._claim()
             except TaskManagerAuthError:
@@ -437,10 +440,12 @@ class Worker:
             if claimed is None:
                 self.idle_polls += 1
                 if burst:
-                    if not self._inflight:
+                    if not busy:
                         return
-                    # A running task may fail and come back for a retry: look again after it ends.
-                    await asyncio.wait({*self._inflight, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
+                    if self._inflight:  # look again once one ends: it may come back for a retry
+                        await asyncio.wait(
+                            {*self._inflight, stop_waiter}, return_when=asyncio.FIRST_COMPLETED
+                        )
                     continue
                 idle = idle_delay(idle, self.poll_interval)
                 await self._pause(idle)
@@ -460,9 +465,10 @@ class Worker:
         return result
 
     def _start(self, claimed: ClaimedTask) -> None:
-        if any(ctx.id == claimed.id for ctx in self._inflight.values()):
+        if any(ctx.id == claimed.id and not ctx._reporting for ctx in self._inflight.values()):
             # Our own claim expired while the handler runs and the server gave the task back to
-            # us: same worker id, so the running handler's report will still be accepted.
+            # us: same worker id, so the running handler's report will still be accepted. (A copy
+            # that is already reporting is different: its failure made the task pending again.)
             logger.warning(
                 "task %d (%s) came back to this worker while still running (its claim expired); "
                 "not running it twice",
