@@ -103,7 +103,7 @@ def run(quick: bool = False) -> list[Row]:
     note = (
         f"{result['completed']} completed in {result['seconds']:.0f}s "
         f"({result['completed'] / result['seconds']:.0f}/s; tasks created in {create_seconds:.0f}s); "
-        "RSS MiB by 1k: " + " ".join(f"{s['rss_kib'] / 1024:.1f}" for s in samples)
+        f"RSS MiB every {chunk:,} tasks: " + " ".join(f"{s['rss_kib'] / 1024:.1f}" for s in samples)
     )
     return [
         Row("4 memory", f"worker peak RSS, {tasks:,} tasks", result["peak_rss_kib"] / 1024, "MiB", note=note),

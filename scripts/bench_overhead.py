@@ -6,6 +6,7 @@ same canned reply (the real server's envelopes); the difference between them is 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import typing
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 from bench_common import API_KEY, Row, median, per_call_seconds
 
-URL = "http://bench.invalid/api"
+URL = "http://127.0.0.1:9/api"  # never contacted: MockTransport answers
 TYPE = "bench.cycle"
 PARAMS = {"n": 41, "run": "overhead", "tags": ["a", "b"], "nested": {"k": "v", "x": 1.5}}
 CLAIM = {"worker_id": "bench-worker", "task_type_id": 1, "sort_by": "id", "sort_order": "ASC"}
@@ -44,6 +45,18 @@ _TYPE = {
 }
 
 
+def _php_key(task_type: str, params: dict[str, Any]) -> str:
+    # The key the server would send for these params (keys sorted, as the client sends them):
+    # a wrong canned key would make the facade log a mismatch on every call and skew its figure.
+    from taskmanager.server._phpjson import encode
+
+    ordered = json.loads(json.dumps(params, sort_keys=True))
+    return hashlib.sha256(f"{task_type}\0{encode(ordered)}".encode()).hexdigest()
+
+
+_DEDUPE_KEY = _php_key(TYPE, PARAMS)
+
+
 def _envelope(data: object) -> bytes:
     return json.dumps({"success": True, "message": "Success", "data": data, "timestamp": 1795420800}).encode()
 
@@ -54,7 +67,7 @@ _REPLIES = {
             "id": "7",
             "type": TYPE,
             "status": "pending",
-            "dedupe_key": "0" * 64,
+            "dedupe_key": _DEDUPE_KEY,
             "message": "Task created successfully",
         }
     ),
@@ -136,7 +149,7 @@ def _facade_calls(
 
 
 def run(quick: bool = False) -> list[Row]:
-    calls_per_batch, batches = (200, 5) if quick else (500, 21)
+    calls_per_batch, batches = (200, 5) if quick else (300, 15)
     transport = httpx.MockTransport(_handler)
     layers: dict[str, tuple[dict[str, Callable[[], object]], Callable[[], None]]] = {
         "raw httpx": _raw_calls(transport)

@@ -200,7 +200,7 @@ def _server_capacity(seconds: float) -> list[Row]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    seconds, runs = (1.0, 1) if quick else (2.0, 3)
+    seconds, runs = (1.0, 1) if quick else (1.5, 5)
     modes: list[tuple[str, int, Callable[[str, str, int, int, float, str], tuple[float, int]]]] = [
         ("sync", 1, _sync_rate),
         ("sync", 8, _sync_rate),

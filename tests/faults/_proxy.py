@@ -41,6 +41,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 __all__ = ["FaultKind", "FaultProxy", "ProxyEvent"]
@@ -122,9 +123,8 @@ class _ClientGone(Exception):
     """The client closed its connection between requests (the normal end of a keep-alive)."""
 
 
-def _read_request(rfile: socket.SocketIO | object) -> _Request:
-    read_line: Callable[[int], bytes] = rfile.readline  # type: ignore[attr-defined]
-    read: Callable[[int], bytes] = rfile.read  # type: ignore[attr-defined]
+def _read_request(rfile: BinaryIO) -> _Request:
+    read_line, read = rfile.readline, rfile.read
     line = read_line(_MAX_LINE + 1)
     if not line:
         raise _ClientGone
@@ -350,7 +350,7 @@ class FaultProxy:
         finally:
             conn.close()
 
-    def _serve_connection(self, sock: socket.socket, rfile: object) -> None:
+    def _serve_connection(self, sock: socket.socket, rfile: BinaryIO) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
             if self._stopping.is_set():
