@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from ._phpjson import (
@@ -390,7 +390,10 @@ class App:
             raise _Fail(400, "Validation failed", details)
         message = data.get("message")
         outcome = self.store.update_progress(
-            id_text, _text(data["worker_id"]), int(progress), None if message is None else _text(message)
+            id_text,
+            _text(data["worker_id"]),
+            cast(int, progress),
+            None if message is None else _text(message),
         )
         self._ownership(outcome)
         return self._success(

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS task_types (
     updated_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tasks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     type_id INTEGER NOT NULL REFERENCES task_types(id),
     status TEXT NOT NULL,
     params TEXT,
@@ -106,8 +106,11 @@ class Store:
         if path != ":memory:" and not path.startswith("file::memory:"):
             self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(_SCHEMA)
+        # Types change only through register_type() of this store (one server per database
+        # file), so rows are cached: creates and claims then need a single statement each.
+        self._types: dict[str, tuple[Any, ...]] = {}
+        self._type_names: dict[int, str] = {}
 
     def close(self) -> None:
         with self.lock:
@@ -134,6 +137,7 @@ class Store:
         now = self.now()
         key = fold_name(name)
         with self._write() as db:
+            self._types.pop(key, None)
             row = db.execute("SELECT id FROM task_types WHERE name_key = ?", (key,)).fetchone()
             if row is not None:
                 db.execute(
@@ -148,15 +152,24 @@ class Store:
             )
             return int(cursor.lastrowid or 0), True
 
+    def _type_row(self, key: str) -> tuple[Any, ...] | None:
+        # Caller holds the lock.
+        row: tuple[Any, ...] | None = self._types.get(key)
+        if row is None:
+            row = self._db.execute(
+                "SELECT id, name, version, param_schema, is_active, created_at, updated_at "
+                "FROM task_types WHERE name_key = ?",
+                (key,),
+            ).fetchone()
+            if row is not None:
+                self._types[key] = row
+                self._type_names[row[0]] = row[1]
+        return row
+
     def get_type(self, name: str) -> tuple[Any, ...] | None:
         """(id, name, version, param_schema, is_active, created_at, updated_at) or None."""
         with self.lock:
-            row: tuple[Any, ...] | None = self._db.execute(
-                "SELECT id, name, version, param_schema, is_active, created_at, updated_at "
-                "FROM task_types WHERE name_key = ?",
-                (fold_name(name),),
-            ).fetchone()
-        return row
+            return self._type_row(fold_name(name))
 
     def list_types(self, *, active_only: bool, sort_by: str, descending: bool) -> list[tuple[Any, ...]]:
         """Every type with its usage count (tasks of that type), ordered as asked."""
@@ -180,26 +193,23 @@ class Store:
         """Create a task of type ``name`` unless its dedupe key exists; (id, status, created, key).
 
         ``prepare`` gets the type row (id, name, version, param_schema, is_active, ...) or None,
-        may raise to refuse, and returns (type id, params JSON, dedupe key). Lookup, check and
-        insert are one transaction, so identical creates cannot both insert.
+        may raise to refuse, and returns (type id, params JSON, dedupe key). The lock makes
+        lookup, check and insert one step, so identical creates cannot both insert.
         """
         now = self.now()
-        with self._write() as db:
-            row = db.execute(
-                "SELECT id, name, version, param_schema, is_active, created_at, updated_at "
-                "FROM task_types WHERE name_key = ?",
-                (fold_name(name),),
-            ).fetchone()
-            type_id, params_json, dedupe_key = prepare(row)
-            found = db.execute("SELECT id, status FROM tasks WHERE dedupe_key = ?", (dedupe_key,)).fetchone()
-            if found is not None:
-                return int(found[0]), str(found[1]), False, dedupe_key
-            cursor = db.execute(
+        with self.lock:
+            type_id, params_json, dedupe_key = prepare(self._type_row(fold_name(name)))
+            inserted = self._db.execute(
                 "INSERT INTO tasks (type_id, status, params, dedupe_key, created_at) "
-                "VALUES (?, 'pending', ?, ?, ?)",
+                "VALUES (?, 'pending', ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
                 (type_id, params_json, dedupe_key, now),
-            )
-            return int(cursor.lastrowid or 0), "pending", True, dedupe_key
+            ).fetchall()
+            if inserted:
+                return int(inserted[0][0]), "pending", True, dedupe_key
+            found = self._db.execute(
+                "SELECT id, status FROM tasks WHERE dedupe_key = ?", (dedupe_key,)
+            ).fetchone()
+            return int(found[0]), str(found[1]), False, dedupe_key
 
     def claim_task(
         self,
@@ -219,41 +229,39 @@ class Store:
         cutoff = now - self.claim_timeout
         direction = "DESC" if descending else "ASC"
         order = f"ORDER BY {sort_by} {direction}, id {direction} LIMIT 1"
-        with self._write() as db:
+        # One statement: the best pending task and the best expired claim, whichever sorts
+        # first, is taken atomically (an UPDATE is its own transaction).
+        sql = (
+            "UPDATE tasks SET status = 'claimed', claimed_by = ?1, claimed_at = ?2, "
+            "attempts = attempts + 1 WHERE id = (SELECT id FROM ("
+            f"SELECT * FROM (SELECT id, {sort_by} AS k FROM tasks "
+            f"WHERE type_id = ?3 AND status = 'pending' {order}) "
+            f"UNION ALL SELECT * FROM (SELECT id, {sort_by} AS k FROM tasks "
+            f"WHERE type_id = ?3 AND status = 'claimed' AND claimed_at < ?4 {order})"
+            f") ORDER BY k {direction}, id {direction} LIMIT 1) "
+            "RETURNING id, params, attempts, priority"
+        )
+        with self.lock:
             if type_pattern is not None:
-                match = db.execute(
+                match = self._db.execute(
                     "SELECT 1 FROM task_types WHERE id = ? AND name_key LIKE ? ESCAPE '\\'",
                     (type_id, fold_name(type_pattern)),
                 ).fetchone()
                 if match is None:
                     return None
-            candidates = [
-                db.execute(
-                    f"SELECT {sort_by}, id FROM tasks WHERE type_id = ? AND status = 'pending' {order}",
-                    (type_id,),
-                ).fetchone(),
-                db.execute(
-                    f"SELECT {sort_by}, id FROM tasks WHERE type_id = ? AND status = 'claimed' "
-                    f"AND claimed_at < ? {order}",
-                    (type_id, cutoff),
-                ).fetchone(),
-            ]
-            found = [c for c in candidates if c is not None]
-            if not found:
+            claimed = self._db.execute(sql, (worker_id, now, type_id, cutoff)).fetchall()
+            if not claimed:
                 return None
-            best = max(found) if descending else min(found)
-            task_id = best[1]
-            db.execute(
-                "UPDATE tasks SET status = 'claimed', claimed_by = ?, claimed_at = ?, "
-                "attempts = attempts + 1 WHERE id = ?",
-                (worker_id, now, task_id),
-            )
-            row: tuple[Any, ...] = db.execute(
-                "SELECT t.id, tt.name, t.params, t.attempts, t.priority FROM tasks t "
-                "JOIN task_types tt ON tt.id = t.type_id WHERE t.id = ?",
-                (task_id,),
-            ).fetchone()
-            return row
+            task_id, params, attempts, priority = claimed[0]
+            return task_id, self._type_name(type_id), params, attempts, priority
+
+    def _type_name(self, type_id: int) -> str:
+        # Caller holds the lock.
+        name = self._type_names.get(type_id)
+        if name is None:
+            name = str(self._db.execute("SELECT name FROM task_types WHERE id = ?", (type_id,)).fetchone()[0])
+            self._type_names[type_id] = name
+        return name
 
     @staticmethod
     def _task_id(id_text: str) -> int | None:
@@ -262,31 +270,30 @@ class Store:
             return None
         return int(number)
 
-    def _owned(self, db: sqlite3.Connection, id_text: str, worker_id: str) -> tuple[str, Any]:
-        task_id = self._task_id(id_text)
+    def _refusal(self, task_id: int | None) -> str:
+        """Why an update of a held task matched nothing. Caller holds the lock."""
         row = None
         if task_id is not None:
-            row = db.execute(
-                "SELECT id, status, claimed_by, attempts FROM tasks WHERE id = ?", (task_id,)
-            ).fetchone()
+            row = self._db.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
         if row is None:
-            return "not_found", None
-        if row[1] != "claimed":
-            return "not_claimed", None
-        if row[2] != worker_id:
-            return "other_worker", None
-        return "ok", row
+            return "not_found"
+        if row[0] != "claimed":
+            return "not_claimed"
+        return "other_worker"
 
     def update_progress(self, id_text: str, worker_id: str, progress: int, message: str | None) -> str:
         """Set the progress of a task the worker holds; returns "ok" or why not."""
-        with self._write() as db:
-            outcome, row = self._owned(db, id_text, worker_id)
-            if outcome == "ok":
-                db.execute(
-                    "UPDATE tasks SET progress = ?, progress_message = ? WHERE id = ?",
-                    (progress, message, row[0]),
-                )
-            return outcome
+        task_id = self._task_id(id_text)
+        with self.lock:
+            if task_id is not None:
+                updated = self._db.execute(
+                    "UPDATE tasks SET progress = ?, progress_message = ? "
+                    "WHERE id = ? AND status = 'claimed' AND claimed_by = ? RETURNING id",
+                    (progress, message, task_id, worker_id),
+                ).fetchall()
+                if updated:
+                    return "ok"
+            return self._refusal(task_id)
 
     def complete_task(
         self,
@@ -300,30 +307,25 @@ class Store:
         """Finish a held task; returns the reply status ("completed", "failed", "pending (retry)")
         or why not ("not_found", "not_claimed", "other_worker")."""
         now = self.now()
-        with self._write() as db:
-            outcome, row = self._owned(db, id_text, worker_id)
-            if outcome != "ok":
-                return outcome
-            if success:
-                status, reply = "completed", "completed"
-            elif row[3] >= self.max_attempts:
-                status, reply = "failed", "failed"
-            else:
-                status, reply = "pending", "pending (retry)"
-            if status == "pending":
-                # A retry keeps result, error and completed_at of the failure, like the real one.
-                db.execute(
-                    "UPDATE tasks SET status = 'pending', claimed_by = NULL, claimed_at = NULL, "
-                    "result = ?, error_message = ?, completed_at = ? WHERE id = ?",
-                    (result_json, error, now, row[0]),
-                )
-            else:
-                db.execute(
-                    "UPDATE tasks SET status = ?, result = ?, error_message = ?, completed_at = ? "
-                    "WHERE id = ?",
-                    (status, result_json, error, now, row[0]),
-                )
-            return reply
+        task_id = self._task_id(id_text)
+        with self.lock:
+            if task_id is not None:
+                # A failure below max attempts goes back to pending, keeping result, error and
+                # completed_at of the failure, like the real server.
+                updated = self._db.execute(
+                    "UPDATE tasks SET "
+                    "status = CASE WHEN ?1 THEN 'completed' WHEN attempts >= ?2 THEN 'failed' "
+                    "ELSE 'pending' END, "
+                    "claimed_by = CASE WHEN NOT ?1 AND attempts < ?2 THEN NULL ELSE claimed_by END, "
+                    "claimed_at = CASE WHEN NOT ?1 AND attempts < ?2 THEN NULL ELSE claimed_at END, "
+                    "result = ?3, error_message = ?4, completed_at = ?5 "
+                    "WHERE id = ?6 AND status = 'claimed' AND claimed_by = ?7 RETURNING status",
+                    (success, self.max_attempts, result_json, error, now, task_id, worker_id),
+                ).fetchall()
+                if updated:
+                    status = str(updated[0][0])
+                    return "pending (retry)" if status == "pending" else status
+            return self._refusal(task_id)
 
     def get_task(self, id_text: str) -> tuple[Any, ...] | None:
         task_id = self._task_id(id_text)
