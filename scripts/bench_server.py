@@ -17,7 +17,6 @@ import contextlib
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,16 +30,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-API_KEY = "bench-server-key"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import API_KEY, ROOT, free_port, register_type, wait_healthy
+
 TYPE_NAME = "bench.server.cycle"
 PHP_ANCHOR = {1: 190.0, 8: 270.0}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -56,7 +51,7 @@ def _cpu_seconds(pid: int) -> float:
 def server(db_dir: str | None = None) -> Iterator[tuple[str, int]]:
     """A ``python -m taskmanager.server`` process on a free port; yields (API base URL, pid)."""
     with tempfile.TemporaryDirectory(prefix="tm-bench-server-", dir=db_dir) as tmp:
-        port = _free_port()
+        port = free_port()
         cmd = [
             sys.executable,
             "-m",
@@ -71,17 +66,12 @@ def server(db_dir: str | None = None) -> Iterator[tuple[str, int]]:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"http://127.0.0.1:{port}/api"
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                    raise RuntimeError(f"server did not start: {err[-2000:]}")
-                time.sleep(0.05)
+            try:
+                wait_healthy(url)
+            except RuntimeError:
+                proc.kill()
+                err = proc.communicate(timeout=10)[1].decode(errors="replace")
+                raise RuntimeError(f"server did not start: {err[-2000:]}") from None
             yield url, proc.pid
         finally:
             proc.terminate()
@@ -92,16 +82,6 @@ def server(db_dir: str | None = None) -> Iterator[tuple[str, int]]:
                 proc.wait(timeout=10)
             if proc.stderr is not None:
                 proc.stderr.close()
-
-
-def _register(url: str) -> int:
-    schema = {"type": "object", "properties": {"n": {"type": "integer"}, "run": {"type": "string"}}}
-    with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}) as http:
-        reply = http.post(
-            "/task-types/register", json={"name": TYPE_NAME, "version": "1", "param_schema": schema}
-        )
-        reply.raise_for_status()
-        return int(reply.json()["data"]["id"])
 
 
 class _StdlibClient:
@@ -212,7 +192,7 @@ def measure(clients: int, seconds: float, client: str = "stdlib") -> dict[str, A
     of each cycle, so that figure measures the client as much as the server).
     """
     with server() as (url, pid):
-        type_id = _register(url)
+        type_id = register_type(url, TYPE_NAME)
         _cycles(url, type_id, clients, min(0.3, seconds), client, pid)  # warm up connections
         return _cycles(url, type_id, clients, seconds, client, pid)
 
