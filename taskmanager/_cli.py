@@ -33,6 +33,9 @@ __all__ = ["main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Replaced in tests of `stats --watch`.
+_watch_sleep = time.sleep
+
 _POLICY = click.Choice([p.name.lower() for p in ClaimPolicy], case_sensitive=False)
 
 
@@ -414,7 +417,7 @@ def stats(client: TaskManagerClient, as_json: bool, watch: bool, interval: float
                 click.clear()
                 text = f"{time.strftime('%H:%M:%S')}  every {interval:g}s, Ctrl+C to stop\n\n{text}"
             click.echo(text)
-            time.sleep(interval)
+            _watch_sleep(interval)
     except KeyboardInterrupt:
         pass
 

@@ -218,3 +218,20 @@ def test_worker_run_rejects_non_worker(cli: Any, tmp_path: Path, monkeypatch: py
     monkeypatch.chdir(tmp_path)
     result = cli("worker", "run", "cli_not_worker_mod:VALUE")
     assert result.exit_code == 2 and "is not a Worker" in result.output
+
+
+def test_stats_watch_redraws_until_ctrl_c(cli: Any, registered: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stats --watch draws, waits, draws again; Ctrl+C ends it with exit 0."""
+    import taskmanager._cli as cli_module
+
+    waits: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "_watch_sleep", fake_sleep)
+    result = cli("stats", "--watch", "--interval", "0.5", "--json")
+    assert result.exit_code == 0 and waits == [0.5, 0.5]
+    assert [json.loads(line)["total"] for line in result.output.splitlines()] == [0, 0]
