@@ -36,6 +36,10 @@ non-atomic double completion (here the second completion is ``Task is not in cla
 The rate limit (429) and body size limit (413) are off, as they are on the real server by default.
 The ``X-Powered-By`` header is not sent, and connections are kept alive (HTTP/1.1).
 
+Storage: SQLite in WAL mode (``synchronous=NORMAL``: a crash of the process loses nothing, a
+power cut may lose the last transactions), SQLite 3.35 or newer. One server process per database
+file: the server keeps task types in memory and serializes writes with an in-process lock.
+
 Inferred where the recordings are silent: the order of checks when several fields are wrong,
 the validator's behaviour for keywords it was not observed with, and the type-name folding
 (case and accents ignored, like MySQL's ``utf8mb4_unicode_ci``; the local folding is Unicode

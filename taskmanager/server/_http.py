@@ -191,6 +191,8 @@ class HTTPServer(socketserver.ThreadingTCPServer):
     request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: App) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         self.app = app
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()

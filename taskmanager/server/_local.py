@@ -135,7 +135,8 @@ class LocalServer:
     @property
     def base_url(self) -> str:
         """``http://HOST:PORT`` without the ``/api`` prefix."""
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def url(self) -> str:

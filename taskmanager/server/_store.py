@@ -97,6 +97,10 @@ class Store:
         claim_timeout: int,
         max_attempts: int,
     ) -> None:
+        if sqlite3.sqlite_version_info < (3, 35):
+            raise RuntimeError(
+                f"the local server needs SQLite 3.35+ (RETURNING), not {sqlite3.sqlite_version}"
+            )
         self.clock = clock
         self.claim_timeout = claim_timeout
         self.max_attempts = max_attempts
