@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import inspect
 import logging
 import random
@@ -375,7 +376,7 @@ class Worker:
         if self._stop_requested:  # stop() came before run(): honour it
             self._stop_event.set()
         self._running = True
-        installed = self._install_signal_handlers(loop) if handle_signals else []
+        restore_signals = self._install_signal_handlers(loop) if handle_signals else (lambda: None)
         stop_waiter = asyncio.ensure_future(self._stop_event.wait())
         logger.info(
             "worker %s started: types=%s policy=%s concurrency=%d",
@@ -389,25 +390,33 @@ class Worker:
             await self._drain()
         finally:
             stop_waiter.cancel()
-            for signum in installed:
-                loop.remove_signal_handler(signum)
+            restore_signals()
             self._running = False
             self._loop = None
             self._stop_requested = False
             logger.info("worker %s stopped: %r", self.worker_id, self)
         return self.stats
 
-    def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> list[int]:
+    def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        """Route SIGTERM/SIGINT to ``stop()``; returns the function that puts things back."""
         if threading.current_thread() is not threading.main_thread():
-            return []
-        installed: list[int] = []
+            return lambda: None
+        undo: list[Callable[[], object]] = []
         for signum in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(signum, self._on_signal, signum)
-            except (NotImplementedError, RuntimeError):  # Windows' loops cannot do this
-                continue
-            installed.append(signum)
-        return installed
+                undo.append(functools.partial(loop.remove_signal_handler, signum))
+            except NotImplementedError:  # Windows' event loops: a plain handler that wakes the loop
+                previous = signal.signal(
+                    signum, lambda num, _frame: loop.call_soon_threadsafe(self._on_signal, num)
+                )
+                undo.append(functools.partial(signal.signal, signum, previous or signal.SIG_DFL))
+
+        def restore() -> None:
+            for step in undo:
+                step()
+
+        return restore
 
     async def _claim_loop(
         self, *, burst: bool, max_tasks: int | None, stop_waiter: asyncio.Future[Any]
