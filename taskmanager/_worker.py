@@ -128,6 +128,8 @@ class WorkerTask(_BaseWorkerTask):
 
         Never raises for API trouble (it is logged): progress is informative only.
         """
+        if self._abandoned:  # the worker stopped without this handler
+            return False
         loop = self._worker._loop
         if loop is None:
             raise RuntimeError("report_progress() called outside a running worker")
@@ -137,8 +139,6 @@ class WorkerTask(_BaseWorkerTask):
             running = None
         if running is loop:
             raise RuntimeError("in an async handler, use: await task.report_progress(...)")
-        if self._abandoned:
-            return False
         try:
             future = asyncio.run_coroutine_threadsafe(self._worker._progress(self, progress, message), loop)
             return future.result()

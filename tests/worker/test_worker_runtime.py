@@ -309,10 +309,15 @@ def test_stop_fails_handlers_still_running_after_grace_period() -> None:
     worker = make_worker(fake, concurrency=1, grace_period=0)
     started, release = threading.Event(), threading.Event()
 
+    late: list[bool] = []
+    finished = threading.Event()
+
     @worker.handler(T)
     def stuck(task: WorkerTask) -> None:
         started.set()
         release.wait(WAIT)
+        late.append(task.report_progress(99))  # after the worker gave up on it: ignored
+        finished.set()
 
     thread, out = _run_in_thread(worker)
     try:
@@ -322,6 +327,7 @@ def test_stop_fails_handlers_still_running_after_grace_period() -> None:
         assert not thread.is_alive()
     finally:
         release.set()
+    assert finished.wait(WAIT) and late == [False]
     assert out == [WorkerStats(claimed=1, failed=1)]
     task = fake.tasks[1]
     assert task.status == "pending"  # attempts left: another worker will pick it up
