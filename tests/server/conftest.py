@@ -28,3 +28,14 @@ def server(clock: ManualClock) -> Iterator[LocalServer]:
 def client(server: LocalServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, headers={"X-API-Key": API_KEY}, timeout=10) as http:
         yield http
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Report the conformance match rate (recorded real-server exchanges) after a run."""
+    from .test_conformance import MATCH_RATES
+
+    if MATCH_RATES:
+        matched = sum(m for _, m, _ in MATCH_RATES)
+        total = sum(t for _, _, t in MATCH_RATES)
+        groups = ", ".join(f"{g} {m}/{t}" for g, m, t in MATCH_RATES)
+        terminalreporter.write_line(f"local server conformance: {matched}/{total} cases match ({groups})")

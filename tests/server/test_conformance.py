@@ -194,6 +194,10 @@ def replay(group: str) -> list[tuple[str, list[str]]]:
     return results
 
 
+# (group, matched, total) of every replayed group, for the summary line at the end of the run.
+MATCH_RATES: list[tuple[str, int, int]] = []
+
+
 def test_every_group_is_recorded() -> None:
     """The fixture holds the six groups this test replays."""
     assert sorted({case["group"] for case in load_cases()}) == sorted(GROUPS)
@@ -205,7 +209,7 @@ def test_group_matches_recording(group: str) -> None:
     results = replay(group)
     failures = {case: problems for case, problems in results if problems}
     matched = len(results) - len(failures)
-    print(f"{group}: {matched}/{len(results)} cases match")
+    MATCH_RATES.append((group, matched, len(results)))
     assert not failures, json.dumps(failures, indent=2, ensure_ascii=False)
 
 

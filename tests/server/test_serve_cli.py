@@ -11,15 +11,24 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from taskmanager._cli import main
 
+# The two ways to start it: the module and the ``taskmanager serve`` command.
+COMMANDS = {
+    "module": [sys.executable, "-m", "taskmanager.server"],
+    "cli": [sys.executable, "-c", "from taskmanager._cli import main; main()", "serve"],
+}
+
 
 @contextmanager
-def _running(args: list[str], env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def _running(
+    args: list[str], env: dict[str, str], how: str = "module"
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "taskmanager.server", "--port", "0", *args],
+        [*COMMANDS[how], "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -39,10 +48,11 @@ def _running(args: list[str], env: dict[str, str]) -> Iterator[tuple[subprocess.
                 stream.close()
 
 
-def test_generated_key_is_printed_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", sorted(COMMANDS))
+def test_generated_key_is_printed_once(tmp_path: Path, how: str) -> None:
     """Without --api-key or the env var a key is generated, printed once, and required."""
     env = {k: v for k, v in os.environ.items() if k != "TASKMANAGER_API_KEY"}
-    with _running(["--db", str(tmp_path / "a.db")], env) as (proc, url):
+    with _running(["--db", str(tmp_path / "a.db")], env, how) as (proc, url):
         assert proc.stdout is not None
         line = proc.stdout.readline()
         key = line.rsplit(" ", 1)[-1].strip()
@@ -55,9 +65,11 @@ def test_generated_key_is_printed_once(tmp_path: Path) -> None:
 def test_env_key_is_used_and_not_printed(tmp_path: Path) -> None:
     """TASKMANAGER_API_KEY is the key when --api-key is not given; it is never echoed."""
     env = {**os.environ, "TASKMANAGER_API_KEY": "from-env-123"}
-    with _running(["--db", str(tmp_path / "b.db")], env) as (proc, url):
+    with _running(["--db", str(tmp_path / "b.db"), "--claim-timeout", "7"], env, "cli") as (proc, url):
         assert httpx.get(url + "/tasks", headers={"X-API-Key": "from-env-123"}).status_code == 200
-    assert proc.stdout is None or proc.stdout.closed
+        proc.terminate()
+        rest, _ = proc.communicate(timeout=10)
+    assert "from-env-123" not in rest
     assert (tmp_path / "b.db").exists()
 
 
