@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from ._phpjson import (
+    NUMBER_PREFIX,
     InvalidJSON,
     Raw,
     as_php_array,
@@ -43,7 +43,6 @@ HTML = "text/html; charset=UTF-8"
 _PUBLIC_PATHS = ("/health", "/openapi.json")
 _UNAUTHORIZED = "Invalid or missing API key. Include X-API-Key header with your request."
 _PHP_TRIM = " \t\n\r\0\x0b"
-_PHP_INT = re.compile(r"[ \t\n\r\v\f]*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
 _INT64_MAX = 2**63 - 1
 
 
@@ -81,14 +80,12 @@ def _text(value: Any) -> str:
 
 
 def _php_intval(text: str) -> int:
-    match = _PHP_INT.match(text)
+    match = NUMBER_PREFIX.match(text)
     if match is None:
         return 0
     number = match.group(1)
     if any(c in number for c in ".eE"):
-        value = float(number)
-        if value != value:  # pragma: no cover - the pattern cannot produce NaN
-            return 0
+        value = float(number)  # "1e3" is 1000 for PHP 8's (int) cast; inf saturates
         return int(max(min(value, _INT64_MAX), -_INT64_MAX - 1))
     return max(min(int(number), _INT64_MAX), -_INT64_MAX - 1)
 
@@ -101,7 +98,7 @@ def _positive_id(value: Any) -> int | None:
         return value if value > 0 else None
     if isinstance(value, float):
         return int(value) if value >= 1 and value == int(value) else None
-    if isinstance(value, str) and _PHP_INT.fullmatch(value.rstrip(" \t\n\r\v\f")):
+    if isinstance(value, str) and NUMBER_PREFIX.fullmatch(value.rstrip(" \t\n\r\v\f")):
         number = float(value)
         return int(number) if number >= 1 and number == int(number) else None
     return None

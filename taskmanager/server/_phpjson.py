@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 __all__ = [
+    "NUMBER_PREFIX",
     "InvalidJSON",
     "Raw",
     "as_php_array",
@@ -36,6 +37,9 @@ __all__ = [
     "reencode",
 ]
 
+# A decimal number at the start of a string, as PHP's (int) cast and MySQL's string-to-number
+# conversion read it (leading whitespace allowed, the rest of the string ignored).
+NUMBER_PREFIX = re.compile(r"[ \t\n\r\v\f]*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _MAX_DEPTH = 512

@@ -8,13 +8,14 @@ Timestamps are stored as whole unix seconds, like the real server's DATETIME col
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from ._phpjson import NUMBER_PREFIX
 
 __all__ = ["SORT_COLUMNS", "Store", "fold_name", "mysql_number"]
 
@@ -68,7 +69,6 @@ _TASK_COLUMNS = (
 _SUMMARY_COLUMNS = (
     "t.id, tt.name, t.status, t.priority, t.progress, t.attempts, t.claimed_by, t.created_at, t.completed_at"
 )
-_MYSQL_NUMBER = re.compile(r"[ \t\n\r\v\f]*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
 
 
 def fold_name(name: str) -> str:
@@ -80,7 +80,7 @@ def fold_name(name: str) -> str:
 
 def mysql_number(text: str) -> float:
     """What MySQL makes of a string compared with a number: its numeric prefix, else 0."""
-    match = _MYSQL_NUMBER.match(text)
+    match = NUMBER_PREFIX.match(text)
     if match is None:
         return 0.0
     return float(match.group(1))
