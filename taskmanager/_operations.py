@@ -18,7 +18,7 @@ from typing import Any, Literal, NamedTuple
 
 from . import _wire
 from ._config import TaskManagerConfig
-from ._dedupe import _canonical, canonical_params, dedupe_key
+from ._dedupe import _canonical, prepare_params
 from ._errors import (
     DuplicateTaskError,
     TaskClaimedByAnotherWorkerError,
@@ -62,13 +62,14 @@ Op = Generator[_wire.Call | Pause, Any, Any]
 class ClientState:
     """What a client remembers between calls: settings, type ids by name, claim rotation."""
 
-    __slots__ = ("config", "rotation", "type_ids", "worker_id")
+    __slots__ = ("config", "key_mismatch_seen", "rotation", "type_ids", "worker_id")
 
     def __init__(self, config: TaskManagerConfig) -> None:
         self.config = config
         self.type_ids: dict[str, int] = {}
         self.rotation = TypeRotation()
         self.worker_id = config.worker_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.key_mismatch_seen = False
 
 
 def _text(name: str, value: Any) -> str:
@@ -149,14 +150,17 @@ def create_task(
             UserWarning,
             stacklevel=4,
         )
-    canonical = canonical_params(params)
-    local_key = dedupe_key(task_type, canonical)
+    canonical, local_key = prepare_params(task_type, params)
     call = _wire.create_task(task_type, canonical)
     reply = yield call
     data = reply.unwrap()
     task, server_key = _wire.convert(call, _wire.to_created, data, task_type, local_key, reply.uncertain)
     if server_key is not None and server_key != local_key:
-        logger.warning(
+        # A difference is systematic (an encoding rule), so say it loudly once per client.
+        level = logging.DEBUG if state.key_mismatch_seen else logging.WARNING
+        state.key_mismatch_seen = True
+        logger.log(
+            level,
             "task %s: the server's dedupe key %s differs from the one computed locally (%s)",
             task.id,
             server_key,

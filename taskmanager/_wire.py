@@ -1,11 +1,14 @@
 """Requests and replies on the wire: pure functions shared by the sync and async clients.
 
 This is the only module that touches the generated bindings (``taskmanager_api``). Requests
-are built with the generated ``_get_kwargs``; successful replies are decoded with the
-generated ``_parse_response`` and then turned into the client's own models here, so no
-generated type or error ever reaches a caller. Error replies come in several shapes (the
-endpoint envelope, the pre-routing ``{error, message}`` body, an empty 500, a proxy's HTML
-page), so they are decoded by one tolerant function, ``error_from_reply``.
+are built with the generated ``_get_kwargs`` (paths, quoting, body layout). Replies are decoded
+here, straight from JSON into the client's own models: the generated ``_parse_response``
+builds a second set of objects that would then be converted again, which costs more per call
+than the whole budget for client overhead, and every value is checked here anyway (ids sent
+as strings or numbers, 0/1 flags, zone-less timestamps). So no generated type or error ever
+reaches a caller. Error replies come in several shapes (the endpoint envelope, the
+pre-routing ``{error, message}`` body, an empty 500, a proxy's HTML page), so they are decoded
+by one tolerant function, ``error_from_reply``.
 
 The generated modules are imported on first use: they cost more to import than the rest of
 the package together, and a program using two operations should not pay for ten.
@@ -67,7 +70,6 @@ class Call(NamedTuple):
     path: str
     json: Any
     params: dict[str, Any] | None
-    module: ModuleType  # the generated operation module, for ``_parse_response``
 
 
 class Reply(NamedTuple):
@@ -100,7 +102,7 @@ def _gen(name: str) -> ModuleType:
 def _call(op: Operation, module_name: str, *args: Any, **kwargs: Any) -> Call:
     module = _gen(module_name)
     spec = module._get_kwargs(*args, **kwargs)
-    return Call(op, spec["method"].upper(), spec["url"], spec.get("json"), spec.get("params"), module)
+    return Call(op, spec["method"].upper(), spec["url"], spec.get("json"), spec.get("params"))
 
 
 def _json_object(value: Mapping[str, Any]) -> Any:
@@ -126,7 +128,10 @@ def get_task_type(name: str) -> Call:
 
 
 def list_task_types(active_only: bool) -> Call:
-    return _call("read", "api.task_types.list_task_types", active_only=active_only)
+    # The generated default sends "active_only=false", a string PHP may read as true: send the
+    # parameter only when it is asked for.
+    flag = True if active_only else _gen("types").UNSET
+    return _call("read", "api.task_types.list_task_types", active_only=flag)
 
 
 def create_task(task_type: str, params: Mapping[str, Any]) -> Call:
@@ -178,21 +183,16 @@ def list_tasks(status: TaskStatus | None, task_type: str | None, limit: int, off
 
 # ------------------------------------------------------------------------------ replies
 
-_parse_client: Any = None
-
 
 def decode_success(call: Call, response: httpx.Response) -> Any:
-    """The ``data`` of a 2xx reply, as the generated model; ProtocolError when it is not one."""
-    global _parse_client
-    if _parse_client is None:
-        _parse_client = _gen("client").Client(base_url="http://unused.invalid")
+    """The ``data`` of a 2xx reply's success envelope; ProtocolError when it is not one."""
     try:
-        envelope = call.module._parse_response(client=_parse_client, response=response)
-        if envelope is None or envelope.success is not True:
-            raise ValueError("not a success envelope")
-        return envelope.data
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise protocol_error(call, response.status_code, f"unexpected reply body ({err})", response) from err
+        body = json.loads(response.content)
+    except ValueError as err:
+        raise protocol_error(call, response.status_code, f"reply is not JSON ({err})", response) from err
+    if type(body) is not dict or body.get("success") is not True or "data" not in body:
+        raise protocol_error(call, response.status_code, "reply is not a success envelope", response)
+    return body["data"]
 
 
 def protocol_error(
@@ -292,6 +292,8 @@ def convert(call: Call, fn: Callable[..., R], *args: Any) -> R:
 
 def _int(value: Any) -> int:
     # Ids arrive as "7" in some replies and 7 in others.
+    if type(value) is int:
+        return value
     if isinstance(value, bool):
         raise TypeError(f"expected an integer, got {value!r}")
     if isinstance(value, int):
@@ -302,7 +304,7 @@ def _int(value: Any) -> int:
 
 
 def _str(value: Any) -> str:
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise TypeError(f"expected a string, got {value!r}")
     return value
 
@@ -311,27 +313,18 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else _str(value)
 
 
-def _unset(value: Any) -> bool:
-    return isinstance(value, _gen("types").Unset)
-
-
 def _dict(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    raw = value.additional_properties if hasattr(value, "additional_properties") else value
-    if isinstance(raw, list) and not raw:
+    if value is None or type(value) is dict:
+        return value
+    if isinstance(value, list) and not value:
         return {}  # PHP encodes an empty object as []
-    if not isinstance(raw, dict):
-        raise TypeError(f"expected an object, got {raw!r}")
-    return raw
+    raise TypeError(f"expected an object, got {value!r}")
 
 
 def parse_datetime(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
     """A server timestamp ("YYYY-MM-DD HH:MM:SS" in ``tz``, or ISO-8601 with an offset)."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, dt.UTC)
     text = _str(value)
     try:
         parsed = dt.datetime.fromisoformat(text)
@@ -342,9 +335,18 @@ def parse_datetime(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
 
         try:
             parsed = dateutil_parser.parse(text)
-        except (ValueError, OverflowError) as err:
+        except (ValueError, OverflowError, OSError) as err:
             raise ValueError(f"unreadable timestamp {text!r}") from err
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+
+
+def _flag(value: Any) -> bool:
+    # MySQL booleans arrive as 0/1.
+    if isinstance(value, bool):
+        return value
+    if _int(value) not in (0, 1):
+        raise ValueError(f"expected 0 or 1, got {value!r}")
+    return bool(value)
 
 
 def _status(value: Any) -> TaskStatus:
@@ -352,9 +354,11 @@ def _status(value: Any) -> TaskStatus:
 
 
 def to_health(data: Any) -> Health:
-    status, database = _str(data.status), _str(data.database)
-    server_time = parse_datetime(_int(data.timestamp), dt.UTC)
-    assert server_time is not None
+    status, database = _str(data["status"]), _str(data["database"])
+    try:
+        server_time = dt.datetime.fromtimestamp(_int(data["timestamp"]), dt.UTC)
+    except (OverflowError, OSError) as err:
+        raise ValueError(f"timestamp out of range: {data['timestamp']!r}") from err
     return Health(
         ok=status == "healthy" and database == "connected",
         status=status,
@@ -364,11 +368,11 @@ def to_health(data: Any) -> Health:
 
 
 def to_registered(data: Any, param_schema: Mapping[str, Any]) -> TaskType:
-    created = data.created is True if not _unset(data.created) else data.updated is not True
+    created = data["created"] is True if "created" in data else data.get("updated") is not True
     return TaskType(
-        id=_int(data.id),
-        name=_str(data.name),
-        version=_str(data.version),
+        id=_int(data["id"]),
+        name=_str(data["name"]),
+        version=_str(data["version"]),
         param_schema=dict(param_schema),
         created=created,
     )
@@ -376,19 +380,19 @@ def to_registered(data: Any, param_schema: Mapping[str, Any]) -> TaskType:
 
 def _task_type(item: Any, tz: dt.tzinfo) -> TaskType:
     return TaskType(
-        id=_int(item.id),
-        name=_str(item.name),
-        version=_str(item.version),
-        param_schema=_dict(item.param_schema),
-        is_active=bool(_int(item.is_active)) if not isinstance(item.is_active, bool) else item.is_active,
-        created_at=parse_datetime(item.created_at, tz),
-        updated_at=parse_datetime(item.updated_at, tz),
+        id=_int(item["id"]),
+        name=_str(item["name"]),
+        version=_str(item["version"]),
+        param_schema=_dict(item["param_schema"]),
+        is_active=_flag(item["is_active"]),
+        created_at=parse_datetime(item["created_at"], tz),
+        updated_at=parse_datetime(item["updated_at"], tz),
     )
 
 
 def single(call: Call, data: Any, what: str) -> Any:
     """The one item of an ``{items, count}`` lookup; NotFound when the list is empty."""
-    items = data.items
+    items = data.get("items") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise protocol_error(call, 200, f"expected a list of items, got {items!r}")
     if not items:
@@ -403,20 +407,20 @@ def to_task_type(item: Any, tz: dt.tzinfo) -> TaskType:
 
 
 def to_task_types(data: Any, tz: dt.tzinfo) -> list[TaskType]:
-    return [_task_type(item, tz) for item in data.items]
+    return [_task_type(item, tz) for item in data["items"]]
 
 
 def to_created(data: Any, task_type: str, local_key: str, uncertain: bool) -> tuple[CreatedTask, str | None]:
     """The created task, plus the server's dedupe key when it sent one (to compare)."""
-    existing = data.deduplicated is True
-    server_key = None if _unset(data.dedupe_key) else _str(data.dedupe_key)
+    existing = data.get("deduplicated") is True
+    server_key = _opt_str(data.get("dedupe_key"))
     created: bool | None = True
     if existing:
         created = None if uncertain else False
     task = CreatedTask(
-        id=_int(data.id),
-        type=task_type if _unset(data.type_) else _str(data.type_),
-        status=_status(data.status),
+        id=_int(data["id"]),
+        type=_str(data.get("type", task_type)),
+        status=_status(data["status"]),
         dedupe_key=server_key or local_key,
         created=created,
     )
@@ -425,11 +429,11 @@ def to_created(data: Any, task_type: str, local_key: str, uncertain: bool) -> tu
 
 def to_claimed(data: Any, worker_id: str, task_type_id: int) -> ClaimedTask:
     return ClaimedTask(
-        id=_int(data.id),
-        type=_str(data.type_),
-        params=_dict(data.params) or {},
-        attempts=_int(data.attempts),
-        priority=_int(data.priority),
+        id=_int(data["id"]),
+        type=_str(data["type"]),
+        params=_dict(data["params"]) or {},
+        attempts=_int(data["attempts"]),
+        priority=_int(data["priority"]),
         worker_id=worker_id,
         claimed_at=dt.datetime.now(dt.UTC),
         task_type_id=task_type_id,
@@ -438,48 +442,48 @@ def to_claimed(data: Any, worker_id: str, task_type_id: int) -> ClaimedTask:
 
 def to_progress(data: Any) -> ProgressUpdate:
     return ProgressUpdate(
-        task_id=_int(data.id),
-        progress=_int(data.progress),
-        message="" if _unset(data.message) else _str(data.message),
+        task_id=_int(data["id"]),
+        progress=_int(data["progress"]),
+        message=_str(data.get("message", "")),
     )
 
 
 def to_outcome(data: Any) -> CompletionOutcome:
     return CompletionOutcome(
-        task_id=_int(data.id), status=CompletionStatus(_str(data.status)), message=_str(data.message)
+        task_id=_int(data["id"]), status=CompletionStatus(_str(data["status"])), message=_str(data["message"])
     )
 
 
 def to_task(item: Any, tz: dt.tzinfo) -> Task:
     return Task(
-        id=_int(item.id),
-        type=_str(item.type_),
-        status=_status(item.status),
-        params=_dict(item.params),
-        result=_dict(item.result),
-        error_message=_opt_str(item.error_message),
-        priority=_int(item.priority),
-        progress=_int(item.progress),
-        attempts=_int(item.attempts),
-        claimed_by=_opt_str(item.claimed_by),
-        claimed_at=parse_datetime(item.claimed_at, tz),
-        completed_at=parse_datetime(item.completed_at, tz),
-        created_at=parse_datetime(item.created_at, tz),
+        id=_int(item["id"]),
+        type=_str(item["type"]),
+        status=_status(item["status"]),
+        params=_dict(item["params"]),
+        result=_dict(item["result"]),
+        error_message=_opt_str(item["error_message"]),
+        priority=_int(item["priority"]),
+        progress=_int(item["progress"]),
+        attempts=_int(item["attempts"]),
+        claimed_by=_opt_str(item["claimed_by"]),
+        claimed_at=parse_datetime(item["claimed_at"], tz),
+        completed_at=parse_datetime(item["completed_at"], tz),
+        created_at=parse_datetime(item["created_at"], tz),
     )
 
 
 def to_summaries(data: Any, tz: dt.tzinfo) -> list[TaskSummary]:
     return [
         TaskSummary(
-            id=_int(item.id),
-            type=_str(item.type_),
-            status=_status(item.status),
-            priority=_int(item.priority),
-            progress=_int(item.progress),
-            attempts=_int(item.attempts),
-            claimed_by=_opt_str(item.claimed_by),
-            created_at=parse_datetime(item.created_at, tz),
-            completed_at=parse_datetime(item.completed_at, tz),
+            id=_int(item["id"]),
+            type=_str(item["type"]),
+            status=_status(item["status"]),
+            priority=_int(item["priority"]),
+            progress=_int(item["progress"]),
+            attempts=_int(item["attempts"]),
+            claimed_by=_opt_str(item["claimed_by"]),
+            created_at=parse_datetime(item["created_at"], tz),
+            completed_at=parse_datetime(item["completed_at"], tz),
         )
-        for item in data.items
+        for item in data["items"]
     ]

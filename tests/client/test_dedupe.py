@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from taskmanager import TaskManagerValidationError
-from taskmanager._dedupe import canonical_params, dedupe_key, php_json_encode
+from taskmanager._dedupe import canonical_params, dedupe_key, php_json_encode, prepare_params
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "fixtures" / "transcripts.jsonl"
 
@@ -119,3 +119,21 @@ def test_accepted_edge_values() -> None:
     """Signed 64-bit limits, nested empties and tuples pass through canonicalisation."""
     out = canonical_params({"lo": -(2**63), "hi": 2**63 - 1, "t": (1, 2), "e": {}, "b": False})
     assert out == {"b": False, "e": {}, "hi": 2**63 - 1, "lo": -(2**63), "t": [1, 2]}
+
+
+AWKWARD = [
+    {"text": "Příliš žluťoučký 🐎", "url": "https://x.y/a?b=c", "ctl": "\x00\x1f\t\u2029\x7f"},
+    {"f": 0.1, "g": 1e100, "h": 1.5e-7, "i": 1.0, "j": -0.0, "k": 1e16, "l": 1e17, "m": 123456.789},
+    {"empty": {}, "list": [], "nested": {"x": {}, "y": [{}]}},
+    {"m": {"0": "a", "1": "b"}, "n": {"1": "b", "0": "a"}, "o": {"10": 1, "2": 2}, "p": {"0": {"0": 1}}},
+    {"z": True, "y": False, "x": None, "w": [1, [2, [3]]], "v": (4, 5), "big": 2**63 - 1, "neg": -(2**63)},
+]
+
+
+@pytest.mark.parametrize("params", AWKWARD)
+def test_one_pass_equals_reference_encoder(params: dict[str, Any]) -> None:
+    """The single-pass canonicalise+encode gives the reference encoder's key."""
+    canonical, key = prepare_params("T", params)
+    assert canonical == canonical_params(params)
+    assert key == dedupe_key("T", canonical)
+    assert list(canonical) == sorted(params)

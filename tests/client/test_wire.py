@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -49,6 +48,8 @@ def test_requests_built_by_generated_bindings() -> None:
         "/tasks/5/progress",
         {"worker_id": "w1", "progress": 10},
     )
+    assert _wire.list_task_types(False).params == {}
+    assert _wire.list_task_types(True).params == {"active_only": True}
     listing = _wire.list_tasks(None, "PrismQ.%", 10, 20)
     assert listing.params == {"type": "PrismQ.%", "limit": 10, "offset": 20}
 
@@ -136,7 +137,7 @@ def test_timestamps_get_the_server_zone() -> None:
 
 
 def _data(**fields: Any) -> Any:
-    return SimpleNamespace(**fields)
+    return fields
 
 
 def test_string_ids_become_ints() -> None:
