@@ -33,7 +33,8 @@ Not reproduced, because they are failures of the real server under load, not beh
 ``SQLSTATE[40001]`` deadlock 500s, ``SQLSTATE[23000]`` duplicate-entry 500s on racing identical
 creates (here exactly one is created and the others get the ``deduplicated`` reply), and
 non-atomic double completion (here the second completion is ``Task is not in claimed state``).
-The rate limit (429) and body size limit (413) are off, as they are on the real server by default.
+The optional rate limit (429) and body size limit (413) are not implemented; they were off on
+the recorded server.
 The ``X-Powered-By`` header is not sent, and connections are kept alive (HTTP/1.1).
 
 Storage: SQLite in WAL mode (``synchronous=NORMAL``: a crash of the process loses nothing, a
