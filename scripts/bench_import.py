@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bench_common import ROOT, Row, median
+from bench_common import ROOT, Row, median, paired_ratio
 
 
 def import_us(module: str) -> float:
@@ -47,7 +47,7 @@ def run(quick: bool = False) -> list[Row]:
             "import taskmanager",
             tm_ms,
             "ms",
-            ratio=tm_ms / httpx_ms,
+            ratio=paired_ratio(samples["taskmanager"], samples["httpx"]),
             baseline="import httpx",
             target="<= 1.30",
             samples=samples["taskmanager"],
