@@ -65,6 +65,7 @@ def _status_line(status: int) -> bytes:
 class _Handler(socketserver.StreamRequestHandler):
     disable_nagle_algorithm = True
     rbufsize = 65536
+    timeout = 120  # seconds a kept-alive connection may sit idle before its thread lets go
     server: HTTPServer
 
     def setup(self) -> None:
