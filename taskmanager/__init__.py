@@ -7,8 +7,6 @@
 
 from typing import TYPE_CHECKING, Any
 
-from ._async_client import AsyncTaskManagerClient
-from ._client import TaskManagerClient
 from ._config import TaskManagerConfig
 from ._errors import (
     DuplicateTaskError,
@@ -43,6 +41,8 @@ from ._policies import ClaimPolicy
 from ._retry import set_testing
 
 if TYPE_CHECKING:
+    from ._async_client import AsyncTaskManagerClient
+    from ._client import TaskManagerClient
     from ._worker import AsyncWorkerTask, Worker, WorkerStats, WorkerTask
 
 __version__ = "0.1.0"
@@ -84,14 +84,28 @@ __all__ = [
     "set_testing",
 ]
 
-_WORKER_NAMES = frozenset({"AsyncWorkerTask", "Worker", "WorkerStats", "WorkerTask"})
+# Loaded on first use: the clients pull in httpx and the worker runtime asyncio, so that
+# `import taskmanager` stays light (models, errors and config only) until one is needed.
+_LAZY = {
+    "AsyncTaskManagerClient": "._async_client",
+    "AsyncWorkerTask": "._worker",
+    "TaskManagerClient": "._client",
+    "Worker": "._worker",
+    "WorkerStats": "._worker",
+    "WorkerTask": "._worker",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The worker runtime is built on asyncio; loading it on first use keeps `import taskmanager`
-    # light for code that only creates tasks.
-    if name in _WORKER_NAMES:
-        from . import _worker
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-        return getattr(_worker, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

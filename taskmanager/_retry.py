@@ -17,7 +17,6 @@ What is safe to retry depends on the operation:
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from typing import Literal
@@ -93,6 +92,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return max(float(value), 0.0)
     except ValueError:
         pass
+    import email.utils  # only for the rare HTTP-date form; email is slow to import
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

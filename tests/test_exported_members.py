@@ -57,3 +57,18 @@ def test_import_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_clients_load_on_first_use() -> None:
+    """`import taskmanager` does not load httpx; the first use of a client class does."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, taskmanager; before = 'httpx' in sys.modules; "
+        "from taskmanager import TaskManagerClient, AsyncTaskManagerClient; "
+        "print(before, 'httpx' in sys.modules, TaskManagerClient.__name__, "
+        "'TaskManagerClient' in dir(taskmanager))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True", "TaskManagerClient", "True"]
