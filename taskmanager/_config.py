@@ -41,6 +41,16 @@ def _redact(key: str | None) -> str:
     return "'***'" if key else repr(key)
 
 
+def _check_key(instance: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    # The message must never contain the key itself.
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.isascii() or not value.isprintable() or value != value.strip():
+        raise TaskManagerValidationError(
+            "api_key must be printable ASCII without surrounding spaces (it travels in an HTTP header)"
+        )
+
+
 def _check_positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not value > 0:
         raise TaskManagerValidationError(f"{attribute.name} must be positive, got {value!r}")
@@ -71,7 +81,7 @@ class TaskManagerConfig:
     """
 
     api_url: str = attrs.field(default=DEFAULT_API_URL, converter=_to_url)
-    api_key: str | None = attrs.field(default=None, repr=_redact)
+    api_key: str | None = attrs.field(default=None, repr=_redact, validator=_check_key)
     timeout: float = attrs.field(default=30.0, converter=float, validator=_check_positive)
     retry_attempts: int = attrs.field(default=3, validator=_check_attempts)
     server_timezone: dt.tzinfo = attrs.field(default=dt.UTC, converter=_to_tzinfo)

@@ -100,6 +100,12 @@ def test_create_after_lost_reply_cannot_know() -> None:
     assert len(script.requests) == 2
 
 
+def test_create_after_refused_connection_knows() -> None:
+    """A retry after a connection that was never made knows the task existed before: created False."""
+    script = Script(httpx.ConnectError("refused"), dedup())
+    assert make(script).create_task("T", {"a": 1}).created is False
+
+
 def test_create_duplicate_entry_race_resolved_by_retry() -> None:
     """The 500 duplicate-entry race is retried; the task was made by someone else: created False."""
     race = fail(
@@ -275,6 +281,17 @@ def test_retried_completion_verified_by_get() -> None:
     outcome = make(script).complete_task(4, worker_id="w1", result={"ok": 1})
     assert outcome.status is CompletionStatus.COMPLETED
     assert script.paths() == ["POST /api/tasks/4/complete", "POST /api/tasks/4/complete", "GET /api/tasks/4"]
+
+
+def test_retried_failure_back_to_pending_verified() -> None:
+    """A retried failure report that finds the task pending again with our error is a RETRY outcome."""
+    script = Script(
+        httpx.WriteError("broken pipe"),
+        fail(400, "Task is not in claimed state"),
+        items(task_row(4, status="pending", claimed_by=None, error_message="boom", attempts=1)),
+    )
+    outcome = make(script).fail_task(4, worker_id="w1", error="boom")
+    assert outcome.status is CompletionStatus.RETRY
 
 
 def test_retried_completion_not_ours_raises() -> None:
@@ -479,6 +496,14 @@ def test_pool_timeouts_and_tls_defaults() -> None:
         assert http.timeout == httpx.Timeout(7.0)
         context = http._transport._pool._ssl_context  # type: ignore[attr-defined]
         assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_no_key_no_header() -> None:
+    """Without a key (health needs none) no key header is sent."""
+    script = Script(ok({"status": "healthy", "timestamp": 1795414708, "database": "connected"}))
+    with TaskManagerClient(TaskManagerConfig(api_url=URL), transport=httpx.MockTransport(script)) as client:
+        assert client.health_check().ok
+    assert "x-api-key" not in script.requests[0].headers
 
 
 def test_env_fallback(monkeypatch: pytest.MonkeyPatch) -> None:

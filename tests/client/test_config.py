@@ -57,3 +57,11 @@ def test_bad_values_refused(kwargs: dict[str, object]) -> None:
     """Nonsense settings raise a validation error."""
     with pytest.raises(TaskManagerValidationError):
         TaskManagerConfig(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("key", ["klíč-secret", "secret\n", " secret", 42])
+def test_bad_key_refused_without_echo(key: object) -> None:
+    """A key that cannot go in a header is refused, and the message does not repeat it."""
+    with pytest.raises(TaskManagerValidationError) as info:
+        TaskManagerConfig(api_key=key)  # type: ignore[arg-type]
+    assert "secret" not in str(info.value)
