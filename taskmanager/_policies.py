@@ -19,7 +19,8 @@ class ClaimPolicy(enum.Enum):
     """Which task a claim takes first.
 
     FIFO: oldest first, strictly by creation order (by id); LIFO: newest first (id descending);
-    PRIORITY: highest priority first (the server's order among equal priorities is unspecified).
+    PRIORITY: highest priority first (the server's order among equal priorities is unspecified,
+    and the current server gives every task priority 0, so PRIORITY is no order at all there).
     """
 
     FIFO = ("id", "ASC")
