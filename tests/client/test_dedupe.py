@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from taskmanager import TaskManagerValidationError
 from taskmanager._dedupe import canonical_params, dedupe_key, php_json_encode, prepare_params
@@ -137,3 +139,31 @@ def test_one_pass_equals_reference_encoder(params: dict[str, Any]) -> None:
     assert canonical == canonical_params(params)
     assert key == dedupe_key("T", canonical)
     assert list(canonical) == sorted(params)
+
+
+_json_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(),
+)
+_json = st.recursive(
+    _json_leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=4), _json, min_size=1, max_size=5))
+def test_one_pass_key_equals_reference_on_random_params(params: dict[str, Any]) -> None:
+    """For random JSON params, the fast one-pass key equals the reference encoder's key."""
+    try:
+        canonical, key = prepare_params("T", params)
+    except TaskManagerValidationError:
+        # The only refusal possible here (no sets, NaN, surrogates...): keys "0".."n-1".
+        assert all(k == str(i) for i, k in enumerate(sorted(params)))
+        return
+    assert key == dedupe_key("T", canonical)
+    assert json.loads(json.dumps(canonical)) == json.loads(json.dumps(params, sort_keys=True))
