@@ -49,7 +49,7 @@ check-generated: generate
 
 # Record cassettes against the local server (or TASKMANAGER_API_URL when set).
 record: dev
-	$(BIN)/python -m pytest tests --record-mode=rewrite -m "not slow" -p no:randomly
+	$(BIN)/python -m pytest tests/client/test_client_cassettes.py --record-mode=rewrite
 
 bench: dev
 	$(BIN)/python scripts/bench.py
