@@ -201,7 +201,7 @@ def _server_capacity(seconds: float) -> list[Row]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    seconds, runs = (1.0, 1) if quick else (1.0, 6)
+    seconds, runs = (1.0, 1) if quick else (1.0, 8)
     modes: list[tuple[str, int, Callable[[str, str, int, int, float, str], tuple[float, int]]]] = [
         ("sync", 1, _sync_rate),
         ("sync", 8, _sync_rate),
