@@ -40,6 +40,7 @@ from ._errors import (
     TaskManagerAuthError,
     TaskManagerConnectionError,
     TaskManagerError,
+    TaskManagerNotFoundError,
     TaskManagerProtocolError,
     TaskManagerRateLimitError,
     TaskManagerServerError,
@@ -252,6 +253,7 @@ class Worker:
         self._inflight: dict[asyncio.Task[None], _BaseWorkerTask] = {}
         self._api_down_since: float | None = None
         self._failures = 0
+        self._type_missing = False
         self._rng = random.Random()
 
     # -- registration ------------------------------------------------------------------------
@@ -436,6 +438,15 @@ class Worker:
                 claimed = await self._claim()
             except TaskManagerAuthError:
                 raise  # a wrong key does not heal by waiting
+            except TaskManagerNotFoundError as exc:
+                # A handled type is not registered (yet): the API answered, nothing is claimable.
+                self._mark_up()
+                if not self._type_missing:
+                    self._type_missing = True
+                    logger.warning(
+                        "cannot claim: %s; register the task type first (waiting for it)", exc.message
+                    )
+                claimed = None
             except TaskManagerError as exc:
                 if not isinstance(exc, _TRANSIENT):  # _call() already noted the transient ones
                     self._mark_down(exc)
@@ -446,6 +457,8 @@ class Worker:
                     )
                 )
                 continue
+            else:
+                self._type_missing = False
             if claimed is None:
                 self.idle_polls += 1
                 if burst:
@@ -563,7 +576,7 @@ class Worker:
                 logger.warning("task %d (%s): %s", ctx.id, ctx.type, error)
                 await self._finish(ctx, ok=False, error=error)
                 return
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() in a handler ends its task, not the worker
                 ctx._reporting = True
                 logger.info("task %d (%s) handler raised %s: %s", ctx.id, ctx.type, type(exc).__name__, exc)
                 self._check_lease(ctx)

@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from taskmanager._errors import TaskManagerAuthError, TaskManagerConnectionError, TaskManagerServerError
+from taskmanager._errors import (
+    TaskManagerAuthError,
+    TaskManagerConnectionError,
+    TaskManagerNotFoundError,
+    TaskManagerServerError,
+)
 from taskmanager._worker import AsyncWorkerTask, Worker, WorkerStats, WorkerTask
 
 from .worker_fakes import AsyncFakeClient, FakeClient, RecordingSleep
@@ -245,6 +250,47 @@ def test_auth_error_stops_the_worker() -> None:
     worker.add_handler(T, lambda task: None)
     with pytest.raises(TaskManagerAuthError):
         worker.run(burst=True, handle_signals=False)
+
+
+def test_handler_calling_sys_exit_fails_only_its_task() -> None:
+    """sys.exit() in a handler fails that task like an exception; the worker runs the others."""
+    fake = FakeClient(max_attempts=1)
+    fake.add(T, {"exit": True})
+    fake.add(T, {"exit": False})
+    worker = make_worker(fake, concurrency=2)
+
+    @worker.handler(T)
+    def quits(task: WorkerTask) -> dict[str, bool]:
+        if task.params["exit"]:
+            raise SystemExit(3)
+        return {"ok": True}
+
+    stats = worker.run(burst=True, handle_signals=False)
+    assert (stats.completed, stats.failed) == (1, 1)
+    assert [(t.status, t.error_message) for t in fake.tasks.values()] == [
+        ("failed", "SystemExit: 3"),
+        ("completed", None),
+    ]
+
+
+def test_unregistered_type_is_an_empty_queue_not_an_outage(caplog: pytest.LogCaptureFixture) -> None:
+    """A handled type missing on the server: one clear warning, idle polling, burst ends."""
+    fake = FakeClient()
+    fake.claim_errors.extend([TaskManagerNotFoundError("task type 'Test.Echo' not found")] * 3)
+    sleep = RecordingSleep({2: lambda: fake.add(T, {})})
+    worker = make_worker(fake, sleep=sleep, poll_interval=1.0)
+    worker.add_handler(T, lambda task: {"ok": True})
+
+    with caplog.at_level(logging.INFO, logger="taskmanager.worker"):
+        stats = worker.run(handle_signals=False, max_tasks=1)
+    assert (stats.claimed, stats.completed, stats.idle_polls) == (1, 1, 3)
+    assert sleep.delays == [0.25, 0.5, 1.0]  # idle backoff, not the outage backoff
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("register the task type" in m for m in messages) == 1
+    assert not any("API calls failing" in m for m in messages)
+
+    fake.claim_errors.append(TaskManagerNotFoundError("task type 'Test.Echo' not found"))
+    assert worker.run(burst=True, handle_signals=False).claimed == 1  # burst: nothing to claim, ends
 
 
 def test_idle_backoff_doubles_to_poll_interval_and_resets_on_work() -> None:
