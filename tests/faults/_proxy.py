@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import http.client
+import io
 import random
 import socket
 import socketserver
@@ -41,7 +42,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
 from urllib.parse import urlsplit
 
 __all__ = ["FaultKind", "FaultProxy", "ProxyEvent"]
@@ -123,7 +123,7 @@ class _ClientGone(Exception):
     """The client closed its connection between requests (the normal end of a keep-alive)."""
 
 
-def _read_request(rfile: BinaryIO) -> _Request:
+def _read_request(rfile: io.BufferedIOBase) -> _Request:
     read_line, read = rfile.readline, rfile.read
     line = read_line(_MAX_LINE + 1)
     if not line:
@@ -350,7 +350,7 @@ class FaultProxy:
         finally:
             conn.close()
 
-    def _serve_connection(self, sock: socket.socket, rfile: BinaryIO) -> None:
+    def _serve_connection(self, sock: socket.socket, rfile: io.BufferedIOBase) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
             if self._stopping.is_set():
@@ -381,7 +381,7 @@ class FaultProxy:
             return False
         if fault in _PAGES:
             self._record(request, fault, forwarded=False)
-            status, reason, body = _PAGES[fault]  # type: ignore[index]
+            status, reason, body = _PAGES[fault]
             head = _head(status, reason, [("Content-Type", "text/html; charset=UTF-8")], len(body), close)
             sock.sendall(head + body)
             return not close
