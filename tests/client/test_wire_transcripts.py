@@ -268,10 +268,8 @@ def _expected(record: dict[str, Any]) -> Any:
         return _expected_success(op, data)
     if op == "claim" and status == 500 and body["error"] == "There is no active transaction":
         return None
-    if "success" in body:
-        message = body["error"]
-    else:  # the pre-routing body: {"error": "Unauthorized", "message": "...", "timestamp": ISO}
-        message = f"{body['error']}: {body['message']}"
+    # The pre-routing body (no "success") is {"error": "Unauthorized", "message": "...", ...}.
+    message = body["error"] if "success" in body else f"{body['error']}: {body['message']}"
     return Failure(
         _expected_error_class(status, body["error"]),
         message,
