@@ -5,6 +5,7 @@ Outcomes are always read from the server's own records, with a client that bypas
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import os
@@ -14,12 +15,13 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from taskmanager import (
+    AsyncTaskManagerClient,
     Task,
     TaskManagerClient,
     TaskManagerConfig,
@@ -69,11 +71,69 @@ def _fast_config(url: str, timeout: float) -> TaskManagerConfig:
     )
 
 
-@pytest.mark.slow
-def test_300_tasks_4_workers_10_percent_faults(
-    error_log: _ErrorLog, capsys: pytest.CaptureFixture[str]
+class _Fleet:
+    """Worker threads, each with its own client through the proxy (sync, or async on its own loop)."""
+
+    def __init__(self, url: str, count: int, kind: str, handler: Callable[[Any], dict[str, int]]) -> None:
+        self.workers: list[Worker] = []
+        self.escaped: list[BaseException] = []
+        self._ready = threading.Barrier(count + 1)
+        self._threads = [
+            threading.Thread(target=self._run, args=(url, f"{kind}-worker-{i}", kind, handler), name=f"w{i}")
+            for i in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._ready.wait(timeout=30)
+
+    def _worker(self, client: TaskManagerClient | AsyncTaskManagerClient, worker_id: str) -> Worker:
+        # max_attempts above 3: a task whose claim replies were lost several times is still run
+        # (this scenario is about losing nothing; the poison guard has its own tests).
+        worker = Worker(
+            client,
+            worker_id=worker_id,
+            concurrency=2,
+            poll_interval=0.02,
+            down_cap=0.05,
+            claim_timeout=CLAIM_TIMEOUT,
+            max_attempts=6,
+        )
+        self.workers.append(worker)
+        self._ready.wait(timeout=30)
+        return worker
+
+    def _run(self, url: str, worker_id: str, kind: str, handler: Callable[[Any], dict[str, int]]) -> None:
+        try:
+            if kind == "sync":
+                with TaskManagerClient(_fast_config(url, timeout=0.5)) as client:
+                    worker = self._worker(client, worker_id)
+                    worker.add_handler(TYPE, handler)
+                    worker.run(handle_signals=False)
+            else:
+
+                async def main() -> None:
+                    # The async client lives and dies on this thread's loop.
+                    async with AsyncTaskManagerClient(_fast_config(url, timeout=0.5)) as client:
+                        worker = self._worker(client, worker_id)
+                        worker.add_handler(TYPE, handler)
+                        await worker.arun()
+
+                asyncio.run(main())
+        except BaseException as exc:  # recorded: the assertion is that nothing escaped
+            self.escaped.append(exc)
+
+    def stop(self) -> bool:
+        """Stop every worker; True when all threads ended."""
+        for worker in self.workers:
+            worker.stop()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        return not any(thread.is_alive() for thread in self._threads)
+
+
+def _run_scenario(
+    *, tasks: int, workers: int, kind: str, error_log: _ErrorLog, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Under 10 % faults every task completes exactly once on record; double executions are counted."""
     clock = ManualClock()
     with (
         LocalServer(api_key=KEY, clock=clock, claim_timeout=CLAIM_TIMEOUT, max_attempts=6) as server,
@@ -85,46 +145,18 @@ def test_300_tasks_4_workers_10_percent_faults(
 
         run_ids = itertools.count(1)
         runs: list[tuple[int, int, str]] = []  # (run id, task id, worker id): every handler run
-        escaped: list[BaseException] = []
-        workers = []
-        clients = []
-        for i in range(4):
-            client = TaskManagerClient(_fast_config(faulty_url, timeout=0.5))
-            clients.append(client)
-            # max_attempts above 3: a task whose claim replies were lost several times is still
-            # run (this scenario is about losing nothing; the poison guard has its own tests).
-            worker = Worker(
-                client,
-                worker_id=f"worker-{i}",
-                concurrency=2,
-                poll_interval=0.02,
-                down_cap=0.05,
-                claim_timeout=CLAIM_TIMEOUT,
-                max_attempts=6,
-            )
 
-            @worker.handler(TYPE)
-            def handle(task: Any) -> dict[str, int]:
-                run_id = next(run_ids)
-                runs.append((run_id, task.id, task.worker_id))
-                return {"n": task.params["n"], "run": run_id}
+        def handle(task: Any) -> dict[str, int]:
+            run_id = next(run_ids)
+            runs.append((run_id, task.id, task.worker_id))
+            return {"n": task.params["n"], "run": run_id}
 
-            workers.append(worker)
-
-        def run_worker(worker: Worker) -> None:
-            try:
-                worker.run(handle_signals=False)
-            except BaseException as exc:  # recorded: the assertion below is that nothing escaped
-                escaped.append(exc)
-
-        threads = [threading.Thread(target=run_worker, args=(w,), name=w.worker_id) for w in workers]
-        for thread in threads:
-            thread.start()
+        fleet = _Fleet(faulty_url, workers, kind, handle)
         try:
             # The producer creates through the proxy too, retrying what the client gave up on.
             producer_errors = 0
             with TaskManagerClient(_fast_config(faulty_url, timeout=0.5)) as producer:
-                for n in range(300):
+                for n in range(tasks):
                     for _ in range(20):
                         try:
                             producer.create_task(TYPE, {"n": n})
@@ -140,11 +172,10 @@ def test_300_tasks_4_workers_10_percent_faults(
             deadline = time.monotonic() + 60
             stalled_since: float | None = None
             while True:
-                tasks = _all_tasks(direct)
-                status = Counter(t.status for t in tasks)
-                if status[TaskStatus.COMPLETED] == 300 or time.monotonic() > deadline:
+                status = Counter(t.status for t in _all_tasks(direct))
+                if status[TaskStatus.COMPLETED] == tasks or time.monotonic() > deadline:
                     break
-                idle = status[TaskStatus.PENDING] == 0 and all(w.in_flight == 0 for w in workers)
+                idle = status[TaskStatus.PENDING] == 0 and all(w.in_flight == 0 for w in fleet.workers)
                 if idle and status[TaskStatus.CLAIMED]:
                     stalled_since = stalled_since or time.monotonic()
                     if time.monotonic() - stalled_since > 0.3:
@@ -155,25 +186,20 @@ def test_300_tasks_4_workers_10_percent_faults(
                     stalled_since = None
                 time.sleep(0.1)
         finally:
-            for worker in workers:
-                worker.stop()
-            for thread in threads:
-                thread.join(timeout=30)
-            for client in clients:
-                client.close()
+            stopped = fleet.stop()
 
-        assert not any(t.is_alive() for t in threads), "a worker did not stop"
-        assert escaped == [], f"exceptions escaped workers: {escaped!r}"
+        assert stopped, "a worker did not stop"
+        assert fleet.escaped == [], f"exceptions escaped workers: {fleet.escaped!r}"
         internal = [r for r in error_log.records if "internal error" in r.getMessage()]
         assert internal == [], [r.getMessage() for r in internal]
 
-        # The server's own records: 300 tasks, one per n, all completed.
-        tasks = _all_tasks(direct)
-        assert Counter(t.status for t in tasks) == {TaskStatus.COMPLETED: 300}, Counter(
-            t.status for t in tasks
+        # The server's own records: one task per n, all completed.
+        summaries = _all_tasks(direct)
+        assert Counter(t.status for t in summaries) == {TaskStatus.COMPLETED: tasks}, Counter(
+            t.status for t in summaries
         )
-        full: list[Task] = [direct.get_task(t.id) for t in tasks]
-        assert sorted(t.params["n"] for t in full) == list(range(300)), "a task was created twice or lost"
+        full: list[Task] = [direct.get_task(t.id) for t in summaries]
+        assert sorted(t.params["n"] for t in full) == list(range(tasks)), "a task was created twice or lost"
 
         # Each task's recorded result names the handler run the server kept as final.
         run_by_id = {run_id: (task_id, worker_id) for run_id, task_id, worker_id in runs}
@@ -184,10 +210,11 @@ def test_300_tasks_4_workers_10_percent_faults(
         runs_per_task = Counter(task_id for _, task_id, _ in runs)
 
     summary = (
-        f"\nfault scenario: {proxy.requests} requests through the proxy, {proxy.injected} faults "
-        f"injected {dict(sorted(proxy.counts.items()))}; {producer_errors} create calls failed and "
-        f"were repeated; clock advanced past the claim timeout {advances}x; {len(runs)} handler runs "
-        f"for 300 tasks: double executions = {double_executions} "
+        f"\nfault scenario ({kind} client, {workers} workers): {proxy.requests} requests through the "
+        f"proxy, {proxy.injected} faults injected {dict(sorted(proxy.counts.items()))}; "
+        f"{producer_errors} create calls failed and were repeated; clock advanced past the claim "
+        f"timeout {advances}x; {len(runs)} handler runs for {tasks} tasks: "
+        f"double executions = {double_executions} "
         f"(tasks run more than once: {sum(1 for c in runs_per_task.values() if c > 1)})"
     )
     with capsys.disabled():
@@ -196,7 +223,23 @@ def test_300_tasks_4_workers_10_percent_faults(
     assert len(proxy.counts) == 7, f"not every fault kind occurred: {proxy.counts}"
     # Lost completion replies are retried and verified, so a task should run again only when a
     # completion never got through at all; more than 1 % would mean the worker re-runs work.
-    assert double_executions <= 3, summary
+    assert double_executions <= tasks // 100, summary
+
+
+@pytest.mark.slow
+def test_300_tasks_4_workers_10_percent_faults(
+    error_log: _ErrorLog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under 10 % faults every task completes exactly once on record; double executions are counted."""
+    _run_scenario(tasks=300, workers=4, kind="sync", error_log=error_log, capsys=capsys)
+
+
+@pytest.mark.slow
+def test_async_client_workers_under_the_same_faults(
+    error_log: _ErrorLog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Workers on the async client hold the same guarantees (a smaller run)."""
+    _run_scenario(tasks=100, workers=2, kind="async", error_log=error_log, capsys=capsys)
 
 
 _DOOMED_WORKER = """
