@@ -12,6 +12,7 @@ import httpx
 from . import _operations as ops
 from . import _wire
 from ._config import TaskManagerConfig
+from ._errors import TaskManagerValidationError
 from ._models import (
     ClaimedTask,
     CompletionOutcome,
@@ -25,7 +26,14 @@ from ._models import (
 )
 from ._policies import ClaimPolicy
 from ._retry import retry_delay, should_retry, sleep
-from ._transport import auth_headers, log_reply, log_request, resolve_config, warn_if_plain_http
+from ._transport import (
+    auth_headers,
+    log_reply,
+    log_request,
+    resolve_config,
+    tls_verify,
+    warn_if_plain_http,
+)
 
 __all__ = ["TaskManagerClient"]
 
@@ -63,7 +71,7 @@ class TaskManagerClient:
         headers = auth_headers(self._config)
         if http_client is not None:
             if transport is not None:
-                raise ValueError("pass http_client or transport, not both")
+                raise TaskManagerValidationError("pass http_client or transport, not both")
             self._http = http_client
             self._owns_http = False
             self._headers: dict[str, str] | None = headers
@@ -72,7 +80,7 @@ class TaskManagerClient:
                 headers=headers,
                 timeout=httpx.Timeout(self._config.timeout),
                 transport=transport,
-                verify=True,
+                verify=tls_verify(self._config),
                 follow_redirects=False,
             )
             self._owns_http = True

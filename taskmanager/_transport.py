@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import ssl
 import time
 import urllib.parse
 import warnings
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
     from ._wire import Call
 
-__all__ = ["auth_headers", "log_reply", "log_request", "resolve_config", "warn_if_plain_http"]
+__all__ = ["auth_headers", "log_reply", "log_request", "resolve_config", "tls_verify", "warn_if_plain_http"]
 
 logger = logging.getLogger("taskmanager")
 
@@ -70,6 +71,21 @@ def warn_if_plain_http(config: TaskManagerConfig, stacklevel: int = 3) -> None:
             UserWarning,
             stacklevel=stacklevel,
         )
+
+
+def tls_verify(config: TaskManagerConfig) -> ssl.SSLContext | bool:
+    """The ``verify`` argument for the client's own ``httpx`` pool.
+
+    httpx's default (True) builds a TLS context holding the whole CA bundle, which costs tens
+    of milliseconds per client. A client whose API is plain HTTP on this machine never makes a
+    TLS connection, so it gets a context that still demands a valid certificate and host name
+    but trusts no authority: anything that did try TLS through it would fail the handshake,
+    never go unverified. Every other URL, https above all, keeps httpx's full verification.
+    """
+    parts = urllib.parse.urlsplit(config.api_url)
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode CERT_REQUIRED, check_hostname on
+    return True
 
 
 def log_request(call: Call) -> float:

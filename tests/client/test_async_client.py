@@ -207,3 +207,20 @@ async def test_own_async_client_kept_open() -> None:
     assert script.requests[0].headers["x-api-key"] == KEY
     assert not http.is_closed
     await http.aclose()
+
+
+async def test_transport_choices() -> None:
+    """http_client and transport together are refused; a loopback HTTP pool skips the CA bundle."""
+    import ssl
+
+    http = httpx.AsyncClient()
+    with pytest.raises(TaskManagerValidationError, match="not both"):
+        AsyncTaskManagerClient(api_url=URL, http_client=http, transport=httpx.MockTransport(Script()))
+    await http.aclose()
+    async with AsyncTaskManagerClient(api_url=URL, api_key=KEY) as client:
+        context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+        assert context.cert_store_stats()["x509_ca"] == 0
+    async with AsyncTaskManagerClient(api_url="https://x.example/api", api_key=KEY) as client:
+        context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.cert_store_stats()["x509_ca"] > 0

@@ -498,6 +498,27 @@ def test_pool_timeouts_and_tls_defaults() -> None:
         assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
 
 
+def test_plain_http_loopback_skips_the_ca_bundle_but_not_verification() -> None:
+    """Plain-HTTP loopback pools trust no CA yet still verify; every other URL keeps httpx's default."""
+    import ssl
+
+    from taskmanager._transport import tls_verify
+
+    for url in ("http://127.0.0.1:8080/api", "http://localhost/api", "http://[::1]:9/api"):
+        context = tls_verify(TaskManagerConfig(api_url=url))
+        assert isinstance(context, ssl.SSLContext), url
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+        assert context.cert_store_stats()["x509_ca"] == 0
+    for url in ("https://127.0.0.1/api", "https://x.example/api", "http://x.example/api"):
+        assert tls_verify(TaskManagerConfig(api_url=url)) is True, url
+    with httpx.Client() as http, pytest.raises(TaskManagerValidationError, match="not both"):
+        TaskManagerClient(api_url=URL, http_client=http, transport=httpx.MockTransport(Script()))
+    with TaskManagerClient(TaskManagerConfig(api_url=URL, api_key=KEY)) as client:
+        pool_context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert pool_context.verify_mode == ssl.CERT_REQUIRED
+        assert pool_context.cert_store_stats()["x509_ca"] == 0
+
+
 def test_no_key_no_header() -> None:
     """Without a key (health needs none) no key header is sent."""
     script = Script(ok({"status": "healthy", "timestamp": 1795414708, "database": "connected"}))
