@@ -24,6 +24,7 @@ from ._errors import (
     TaskClaimedByAnotherWorkerError,
     TaskFailedError,
     TaskManagerError,
+    TaskManagerNotFoundError,
     TaskManagerValidationError,
     TaskNotClaimedError,
     WaitTimeoutError,
@@ -120,7 +121,13 @@ def get_task_type(state: ClientState, name: str) -> Op:
     _text("name", name)
     call = _wire.get_task_type(name)
     data = (yield call).unwrap()
-    item = _wire.single(call, data, f"task type {name!r}")
+    try:
+        item = _wire.single(call, data, f"task type {name!r}")
+    except TaskManagerNotFoundError:
+        # The server no longer knows the name: a cached id for it is stale, so claims by
+        # this name look it up again instead of using the old id.
+        state.type_ids.pop(name, None)
+        raise
     result: TaskType = _wire.convert(call, _wire.to_task_type, item, state.config.server_timezone)
     state.type_ids[name] = result.id
     return result

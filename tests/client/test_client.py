@@ -199,6 +199,24 @@ def test_claim_resolves_names_once() -> None:
     assert [b["task_type_id"] for b in script.bodies()[1:]] == [5, 5]
 
 
+def test_name_cache_refreshed_when_the_server_no_longer_knows_the_type() -> None:
+    """A lookup that finds nothing drops the cached id; the next claim by name looks it up again."""
+    script = Script(items(type_row(5, "T")), ok(CLAIMED), items(), items(type_row(9, "T")), ok(CLAIMED))
+    client = make(script)
+    client.claim_task("T", worker_id="w1")
+    with pytest.raises(TaskManagerNotFoundError):
+        client.get_task_type("T")
+    client.claim_task("T", worker_id="w1")
+    assert script.paths() == [
+        "GET /api/task-types/T",
+        "POST /api/tasks/claim",
+        "GET /api/task-types/T",
+        "GET /api/task-types/T",
+        "POST /api/tasks/claim",
+    ]
+    assert [b["task_type_id"] for b in script.bodies() if b] == [5, 9]
+
+
 def test_claim_unknown_name_is_not_found() -> None:
     """An unregistered name raises TaskManagerNotFoundError."""
     with pytest.raises(TaskManagerNotFoundError):
