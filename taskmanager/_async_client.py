@@ -12,7 +12,7 @@ import httpx
 from . import _operations as ops
 from . import _wire
 from ._config import TaskManagerConfig
-from ._errors import TaskManagerValidationError
+from ._errors import TaskManagerAPIError, TaskManagerValidationError
 from ._models import (
     ClaimedTask,
     CompletionOutcome,
@@ -137,7 +137,7 @@ class AsyncTaskManagerClient:
             attempt += 1
             delay = retry_delay(
                 attempt,
-                getattr(error, "retry_after", None),
+                error.retry_after if isinstance(error, TaskManagerAPIError) else None,
                 base=self._config.retry_backoff,
                 cap=self._config.retry_max_delay,
             )

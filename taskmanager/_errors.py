@@ -21,7 +21,8 @@ generated bindings leaks out. The tree::
 
 Every error carries ``method``, ``path`` (relative to the API base), ``status_code``,
 ``message`` (the server's own words when there was a reply), ``details`` and
-``response_data`` (the decoded reply body, if any). None of them ever holds the API key:
+``response_data`` (the decoded reply body, if any); API errors also carry ``retry_after``
+(the Retry-After header in seconds, or None). None of them ever holds the API key:
 the key travels only in a request header, which no error keeps.
 
 ``TaskManagerValidationError`` is also a ``ValueError`` and ``TaskManagerNotFoundError`` a
@@ -93,7 +94,14 @@ class TaskManagerError(Exception):
 
 
 class TaskManagerAPIError(TaskManagerError):
-    """The server answered with an HTTP error status."""
+    """The server answered with an HTTP error status.
+
+    ``retry_after`` is the reply's Retry-After hint in seconds (429, 503), None without one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 class TaskManagerAuthError(TaskManagerAPIError):
@@ -118,10 +126,6 @@ class TaskManagerNotFoundError(TaskManagerAPIError, LookupError):
 
 class TaskManagerRateLimitError(TaskManagerAPIError):
     """429: too many requests. ``retry_after`` is the server's hint in seconds, if it gave one."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class TaskManagerServerError(TaskManagerAPIError):
@@ -203,13 +207,12 @@ def make_status_error(
         cls = TaskManagerServerError
     else:
         cls = _BY_STATUS.get(status_code, TaskManagerAPIError)
-    kwargs: dict[str, Any] = {
-        "method": method,
-        "path": path,
-        "status_code": status_code,
-        "details": details,
-        "response_data": response_data,
-    }
-    if cls is TaskManagerRateLimitError:
-        return TaskManagerRateLimitError(message, retry_after=retry_after, **kwargs)
-    return cls(message, **kwargs)
+    return cls(
+        message,
+        method=method,
+        path=path,
+        status_code=status_code,
+        details=details,
+        response_data=response_data,
+        retry_after=retry_after,
+    )

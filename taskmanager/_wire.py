@@ -242,7 +242,7 @@ def error_from_reply(
         path=call.path,
         details=details,
         response_data=body,
-        retry_after=parse_retry_after(headers.get("retry-after")) if status_code == 429 else None,
+        retry_after=parse_retry_after(headers.get("retry-after")),
     )
 
 

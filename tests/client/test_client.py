@@ -436,6 +436,18 @@ def test_rate_limit_retry_honours_retry_after(monkeypatch: pytest.MonkeyPatch) -
     assert waits == [3.0]
 
 
+def test_unavailable_retry_honours_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 503 with Retry-After (e.g. maintenance) is retried after the server's delay, a claim too."""
+    waits: list[float] = []
+    monkeypatch.setattr(taskmanager._client, "sleep", waits.append)
+    script = Script(fail(503, "Service Unavailable", headers={"Retry-After": "2"}), ok(CLAIMED))
+    assert make(script).claim_task(1, worker_id="w1") is not None
+    assert waits == [2.0]
+    with pytest.raises(TaskManagerServerError) as info:
+        make(Script(fail(503, "down", headers={"Retry-After": "7"})), retry_attempts=0).get_task(1)
+    assert info.value.retry_after == 7.0
+
+
 def test_retries_stop_at_retry_attempts(caplog: pytest.LogCaptureFixture) -> None:
     """retry_attempts bounds the retries; each retry is logged at WARNING."""
     script = Script(*[fail(502, "Bad Gateway") for _ in range(3)])
