@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonpath_rfc9535
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information
 
 __all__ = ["OverlayError", "apply_overlay", "load_overlay", "main"]
 
