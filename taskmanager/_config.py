@@ -51,6 +51,26 @@ def _check_key(instance: object, attribute: attrs.Attribute[str | None], value: 
         )
 
 
+def _number(name: str, value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]  # anything float() refuses is refused below
+    except (TypeError, ValueError):
+        raise TaskManagerValidationError(f"{name} must be a number, got {value!r}") from None
+
+
+# One named converter per field: the attrs mypy plugin understands only named functions.
+def _timeout(value: object) -> float:
+    return _number("timeout", value)
+
+
+def _retry_backoff(value: object) -> float:
+    return _number("retry_backoff", value)
+
+
+def _retry_max_delay(value: object) -> float:
+    return _number("retry_max_delay", value)
+
+
 def _check_positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not value > 0:
         raise TaskManagerValidationError(f"{attribute.name} must be positive, got {value!r}")
@@ -82,12 +102,12 @@ class TaskManagerConfig:
 
     api_url: str = attrs.field(default=DEFAULT_API_URL, converter=_to_url)
     api_key: str | None = attrs.field(default=None, repr=_redact, validator=_check_key)
-    timeout: float = attrs.field(default=30.0, converter=float, validator=_check_positive)
+    timeout: float = attrs.field(default=30.0, converter=_timeout, validator=_check_positive)
     retry_attempts: int = attrs.field(default=3, validator=_check_attempts)
     server_timezone: dt.tzinfo = attrs.field(default=dt.UTC, converter=_to_tzinfo)
     worker_id: str | None = None
-    retry_backoff: float = attrs.field(default=0.5, converter=float, validator=_check_positive)
-    retry_max_delay: float = attrs.field(default=30.0, converter=float, validator=_check_positive)
+    retry_backoff: float = attrs.field(default=0.5, converter=_retry_backoff, validator=_check_positive)
+    retry_max_delay: float = attrs.field(default=30.0, converter=_retry_max_delay, validator=_check_positive)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> TaskManagerConfig:

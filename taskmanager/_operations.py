@@ -187,7 +187,14 @@ def create_task(
 
 
 def _type_refs(task_type: TaskTypeRef | Sequence[TaskTypeRef]) -> list[TaskTypeRef]:
-    refs = [task_type] if isinstance(task_type, str | int) else list(task_type)
+    if isinstance(task_type, str | int):
+        refs: list[Any] = [task_type]
+    elif isinstance(task_type, Sequence) and not isinstance(task_type, bytes | bytearray):
+        refs = list(task_type)
+    else:
+        raise TaskManagerValidationError(
+            f"task_type must be a name, an id or a list of them, got {task_type!r}"
+        )
     if not refs:
         raise TaskManagerValidationError("task_type must name at least one task type")
     for ref in refs:
@@ -336,6 +343,9 @@ def check_page_size(page_size: int) -> None:
 
 
 def wait_for_task(state: ClientState, task_id: int, timeout: float, poll_interval: float) -> Op:
+    for name, value in (("timeout", timeout), ("poll_interval", poll_interval)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TaskManagerValidationError(f"{name} must be a number of seconds, got {value!r}")
     if not timeout >= 0 or not poll_interval > 0:
         raise TaskManagerValidationError("timeout must be >= 0 and poll_interval > 0")
     deadline = time.monotonic() + timeout

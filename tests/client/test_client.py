@@ -217,6 +217,15 @@ def test_name_cache_refreshed_when_the_server_no_longer_knows_the_type() -> None
     assert [b["task_type_id"] for b in script.bodies() if b] == [5, 9]
 
 
+@pytest.mark.parametrize("task_type", [None, 1.5, b"T", {"T": 1}, object(), [], [1, None], [True]])
+def test_claim_refuses_what_is_not_a_type_reference(task_type: Any) -> None:
+    """task_type must be a name, a positive id or a list of them; anything else is refused unsent."""
+    script = Script()
+    with pytest.raises(TaskManagerValidationError):
+        make(script).claim_task(task_type, worker_id="w1")
+    assert script.requests == []
+
+
 def test_claim_unknown_name_is_not_found() -> None:
     """An unregistered name raises TaskManagerNotFoundError."""
     with pytest.raises(TaskManagerNotFoundError):
@@ -388,6 +397,17 @@ def test_wait_for_task_failure_and_timeout() -> None:
     with pytest.raises(WaitTimeoutError) as waited:
         make(Script(items(task_row(1)))).wait_for_task(1, timeout=0)
     assert waited.value.task_id == 1
+
+
+@pytest.mark.parametrize(
+    ("timeout", "poll_interval"), [(None, 1.0), ("5", 1.0), (5, "1"), (5, None), (-1, 1.0)]
+)
+def test_wait_for_task_refuses_bad_durations(timeout: Any, poll_interval: Any) -> None:
+    """Durations that are not non-negative numbers are refused before any request."""
+    script = Script()
+    with pytest.raises(TaskManagerValidationError):
+        make(script).wait_for_task(1, timeout=timeout, poll_interval=poll_interval)
+    assert script.requests == []
 
 
 def test_list_task_types_real_server_bug_is_a_server_error() -> None:

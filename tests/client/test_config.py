@@ -51,7 +51,16 @@ def test_timezone_names() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"timeout": 0}, {"retry_attempts": -1}, {"retry_attempts": True}, {"server_timezone": "Nowhere/Else"}],
+    [
+        {"timeout": 0},
+        {"timeout": "soon"},
+        {"timeout": None},
+        {"retry_backoff": [1]},
+        {"retry_max_delay": "x"},
+        {"retry_attempts": -1},
+        {"retry_attempts": True},
+        {"server_timezone": "Nowhere/Else"},
+    ],
 )
 def test_bad_values_refused(kwargs: dict[str, object]) -> None:
     """Nonsense settings raise a validation error."""
