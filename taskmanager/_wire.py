@@ -368,7 +368,13 @@ def to_health(data: Any) -> Health:
 
 
 def to_registered(data: Any, param_schema: Mapping[str, Any]) -> TaskType:
-    created = data["created"] is True if "created" in data else data.get("updated") is not True
+    # A new type says {"created": true}, an existing one {"updated": true}; a reply with neither
+    # does not say which, and the model must not guess.
+    created: bool | None = None
+    if data.get("created") is True:
+        created = True
+    elif data.get("updated") is True:
+        created = False
     return TaskType(
         id=_int(data["id"]),
         name=_str(data["name"]),
@@ -412,7 +418,9 @@ def to_task_types(data: Any, tz: dt.tzinfo) -> list[TaskType]:
 
 def to_created(data: Any, task_type: str, local_key: str, uncertain: bool) -> tuple[CreatedTask, str | None]:
     """The created task, plus the server's dedupe key when it sent one (to compare)."""
-    existing = data.get("deduplicated") is True
+    # The server says "deduplicated"; its published document says "duplicate": accept either,
+    # so that a server fixed to match its document is not taken to have created the task.
+    existing = data.get("deduplicated") is True or data.get("duplicate") is True
     server_key = _opt_str(data.get("dedupe_key"))
     created: bool | None = True
     if existing:

@@ -178,3 +178,18 @@ def test_nothing_to_claim_recognised_by_message_only() -> None:
     assert not _wire.is_nothing_to_claim(
         _wire.error_from_reply(call, 404, {}, b'{"success":false,"error":"Endpoint not found"}')
     )
+
+
+def test_register_reply_without_a_flag_does_not_guess() -> None:
+    """created is True for {"created": true}, False for {"updated": true}, None when neither is sent."""
+    base = {"id": 1, "name": "T", "version": "1"}
+    assert _wire.to_registered({**base, "created": True}, {}).created is True
+    assert _wire.to_registered({**base, "updated": True}, {}).created is False
+    assert _wire.to_registered(base, {}).created is None
+
+
+@pytest.mark.parametrize("flag", ["deduplicated", "duplicate"])
+def test_duplicate_flag_under_either_name(flag: str) -> None:
+    """The server's "deduplicated" and the document's "duplicate" both mean the task existed."""
+    task, server_key = _wire.to_created({"id": 7, "status": "pending", flag: True}, "T", "k" * 64, False)
+    assert (task.id, task.created, task.dedupe_key, server_key) == (7, False, "k" * 64, None)
