@@ -266,7 +266,12 @@ class TaskManagerClient:
     def iter_tasks(
         self, status: TaskStatus | str | None = None, type: str | None = None, page_size: int = 100
     ) -> Iterator[TaskSummary]:
-        """Every matching task, page by page (each id once, even if pages shift meanwhile)."""
+        """Every matching task, page by page, newest first (each id once, even if pages shift meanwhile).
+
+        The server sorts by creation time in whole seconds with no tie-breaker, so where many
+        tasks share one second a page boundary may, rarely, skip one of them. When every task
+        must be seen, make ``page_size`` larger than the number of matching tasks.
+        """
         ops.check_page_size(page_size)
         seen: set[int] = set()
         offset = 0
