@@ -131,15 +131,18 @@ class TaskManagerClient:
                 if response.status_code < 300:
                     return _wire.Reply(_wire.decode_success(call, response), None, uncertain)
                 error = _wire.error_from_reply(call, response.status_code, response.headers, response.content)
-            if attempt >= retries or not should_retry(call.op, error):
+            hint = error.retry_after if isinstance(error, TaskManagerAPIError) else None
+            if (
+                attempt >= retries
+                or not should_retry(call.op, error)
+                # A server asking for a longer pause than the config allows: the caller decides.
+                or (hint is not None and hint > self._config.retry_max_delay)
+            ):
                 return _wire.Reply(None, error, uncertain)
             uncertain = uncertain or _wire.may_have_acted(error)
             attempt += 1
             delay = retry_delay(
-                attempt,
-                error.retry_after if isinstance(error, TaskManagerAPIError) else None,
-                base=self._config.retry_backoff,
-                cap=self._config.retry_max_delay,
+                attempt, hint, base=self._config.retry_backoff, cap=self._config.retry_max_delay
             )
             logger.warning("%s; retry %d of %d in %.2f s", error, attempt, retries, delay)
             sleep(delay)

@@ -91,7 +91,9 @@ class TaskManagerConfig:
     which failures are retried depends on the operation (see ``taskmanager._retry``).
     ``server_timezone`` is the zone of the server's ``YYYY-MM-DD HH:MM:SS`` timestamps (a tzinfo
     or an IANA name; UTC by default). ``worker_id`` is the default worker id for claims (host and
-    process id when not given). ``retry_backoff`` and ``retry_max_delay`` shape the backoff.
+    process id when not given). ``retry_backoff`` and ``retry_max_delay`` shape the backoff; a
+    Retry-After longer than ``retry_max_delay`` is not waited for: the error is raised at once
+    with its ``retry_after``.
 
     Example::
 

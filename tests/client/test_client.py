@@ -22,6 +22,7 @@ from taskmanager import (
     TaskManagerConnectionError,
     TaskManagerNotFoundError,
     TaskManagerProtocolError,
+    TaskManagerRateLimitError,
     TaskManagerServerError,
     TaskManagerValidationError,
     TaskNotClaimedError,
@@ -454,6 +455,16 @@ def test_rate_limit_retry_honours_retry_after(monkeypatch: pytest.MonkeyPatch) -
     script = Script(fail(429, "Too Many Requests", headers={"Retry-After": "3"}), items(task_row(1)))
     assert make(script).get_task(1).id == 1
     assert waits == [3.0]
+
+
+def test_retry_after_beyond_the_max_delay_is_left_to_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Retry-After longer than retry_max_delay raises at once, carrying the hint, instead of blocking."""
+    waits: list[float] = []
+    monkeypatch.setattr(taskmanager._client, "sleep", waits.append)
+    script = Script(fail(429, "Too Many Requests", headers={"Retry-After": "3600"}))
+    with pytest.raises(TaskManagerRateLimitError) as info:
+        make(script, retry_max_delay=60).get_task(1)
+    assert (info.value.retry_after, len(script.requests), waits) == (3600.0, 1, [])
 
 
 def test_unavailable_retry_honours_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
