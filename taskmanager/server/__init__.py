@@ -47,6 +47,6 @@ the validator's behaviour for keywords it was not observed with, and the type-na
 NFKD without combining marks, casefolded).
 """
 
-from ._local import DEFAULT_DB, LocalServer, ManualClock, serve
+from ._local import DEFAULT_DB, LocalServer, ManualClock, ServerStartError, serve
 
-__all__ = ["DEFAULT_DB", "LocalServer", "ManualClock", "serve"]
+__all__ = ["DEFAULT_DB", "LocalServer", "ManualClock", "ServerStartError", "serve"]

@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from ._app import App
 from ._http import HTTPServer
 from ._store import Store
 
-__all__ = ["DEFAULT_DB", "LocalServer", "ManualClock", "serve"]
+__all__ = ["DEFAULT_DB", "LocalServer", "ManualClock", "ServerStartError", "serve"]
 
 DEFAULT_DB = "taskmanager.db"
 _API_KEY_ENV = "TASKMANAGER_API_KEY"
@@ -26,6 +27,10 @@ _MINIMAL_OPENAPI = {
     "info": {"title": "PrismQ TaskManager API (local server)", "version": "0.0.0"},
     "paths": {},
 }
+
+
+class ServerStartError(RuntimeError):
+    """The server could not start: the address is taken, the database cannot be opened..."""
 
 
 class ManualClock:
@@ -89,9 +94,19 @@ def _build(
     max_attempts: int,
     clock: Callable[[], float],
 ) -> HTTPServer:
-    store = Store(db, clock=clock, claim_timeout=claim_timeout, max_attempts=max_attempts)
+    if claim_timeout < 1 or max_attempts < 1:
+        raise ValueError(
+            f"claim_timeout and max_attempts must be at least 1, got {claim_timeout} and {max_attempts}"
+        )
+    try:
+        store = Store(db, clock=clock, claim_timeout=claim_timeout, max_attempts=max_attempts)
+    except sqlite3.Error as err:
+        raise ServerStartError(f"cannot open the database {db}: {err}") from err
     try:
         return HTTPServer((host, port), App(store, api_key, _openapi_loader()))
+    except OSError as err:
+        store.close()
+        raise ServerStartError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
     except BaseException:
         store.close()
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from taskmanager._cli import main
+from taskmanager.server import LocalServer
+from taskmanager.server.__main__ import main as server_main
 
 # The two ways to start it: the module and the ``taskmanager serve`` command.
 COMMANDS = {
@@ -79,3 +82,57 @@ def test_serve_command_options() -> None:
     assert result.exit_code == 0
     for option in ("--host", "--port", "--db", "--api-key", "--claim-timeout", "--max-attempts"):
         assert option in result.output
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+def test_cli_start_failures_are_one_line_exit_1(taken_port: int, tmp_path: Path) -> None:
+    """A port in use or a database that cannot be opened: exit 1, one line, no traceback."""
+    runner = CliRunner()
+    busy = runner.invoke(main, ["serve", "--port", str(taken_port), "--db", ":memory:", "--api-key", "k"])
+    assert busy.exit_code == 1
+    assert busy.output.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{taken_port}: Address already in use"
+    ]
+    no_db = runner.invoke(main, ["serve", "--port", "0", "--db", str(tmp_path / "no" / "x.db")])
+    assert no_db.exit_code == 1 and "cannot open the database" in no_db.output
+    assert len(no_db.output.strip().splitlines()) == 1
+
+
+def test_module_start_failure_exits_1(taken_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """python -m taskmanager.server reports a port in use on stderr and returns 1."""
+    assert server_main(["--port", str(taken_port), "--db", ":memory:", "--api-key", "k"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "python -m taskmanager.server: error: "
+        f"cannot listen on 127.0.0.1:{taken_port}: Address already in use"
+    )
+
+
+@pytest.mark.parametrize("option", ["--claim-timeout", "--max-attempts", "--port"])
+def test_nonsense_numbers_are_usage_errors(
+    option: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A negative timeout, attempt count or port exits 2 before anything starts."""
+
+    def must_not_start(**_: object) -> None:
+        raise AssertionError("the server was started")
+
+    monkeypatch.setattr("taskmanager.server.serve", must_not_start)
+    monkeypatch.setattr("taskmanager.server.__main__.serve", must_not_start)
+    assert CliRunner().invoke(main, ["serve", option, "-1"]).exit_code == 2
+    with pytest.raises(SystemExit) as stopped:
+        server_main([option, "-1"])
+    assert stopped.value.code == 2 and option in capsys.readouterr().err
+
+
+def test_local_server_refuses_nonsense_settings() -> None:
+    """LocalServer(claim_timeout=0) is refused when it starts."""
+    with pytest.raises(ValueError, match="claim_timeout"), LocalServer(claim_timeout=0):
+        pass
