@@ -69,7 +69,7 @@ def _thumbnail(work_seconds: float) -> Callable[[WorkerTask], dict[str, Any]]:
             raise TimeoutError("the image service did not answer (simulated; the retry will work)")
         for step in (1, 2, 3):
             time.sleep(work_seconds / 3)  # stands in for real work
-            task.report_progress(step * 33, f"step {step} of 3")
+            task.report_progress(round(step * 100 / 3), f"step {step} of 3")
         stem = image.rsplit(".", 1)[0]
         return {"thumbnail": f"{stem}.{width}w.jpg", "bytes": 1000 + 37 * len(image) * width % 9000}
 

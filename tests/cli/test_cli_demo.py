@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
+from taskmanager import TaskManagerClient
 from taskmanager._cli import main
 from taskmanager._demo import run_demo
 from taskmanager.server import LocalServer
@@ -42,6 +43,9 @@ def test_demo_against_a_given_server_twice(no_api_env: None) -> None:
         url = server.url
         first = run_demo(api_url=server.url, api_key="demo-key", count=3, work_seconds=0, echo=lines.append)
         second = run_demo(api_url=server.url, api_key="demo-key", count=3, work_seconds=0, echo=lines.append)
+        with TaskManagerClient(api_url=server.url, api_key="demo-key") as client:
+            progress = {t.progress for t in client.list_tasks()}
     assert lines[0] == f"Server: {url}"
     assert (first.completed, second.completed) == (3, 3)
     assert any(line.startswith("Updated task type") for line in lines)
+    assert progress == {100}  # every task reported its last step as 100 %
