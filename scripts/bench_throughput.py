@@ -200,6 +200,13 @@ def _server_capacity(seconds: float) -> list[Row]:
     return rows
 
 
+def _spread(values: list[float], baseline: list[float], errors: int) -> str:
+    """The range of the per-round ratios (how far one round can be trusted), and any failures."""
+    ratios = sorted(v / b for v, b in zip(values, baseline, strict=False) if b)
+    text = f"rounds {ratios[0]:.2f}-{ratios[-1]:.2f}x" if ratios else ""
+    return f"{text}; {errors} failed cycles" if errors else text
+
+
 def run(quick: bool = False) -> list[Row]:
     seconds, runs = (1.0, 1) if quick else (1.0, 8)
     modes: list[tuple[str, int, Callable[[str, str, int, int, float, str], tuple[float, int]]]] = [
@@ -256,7 +263,7 @@ def run(quick: bool = False) -> list[Row]:
                     else facade / raw,
                     baseline="raw httpx",
                     target=">= 0.95",
-                    note=failure or (f"{errors['facade']} failed cycles" if errors["facade"] else ""),
+                    note=failure or _spread(rates["facade"], rates["raw"], errors["facade"]),
                     samples=rates["facade"],
                 )
             )
