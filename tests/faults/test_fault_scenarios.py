@@ -220,7 +220,9 @@ def _run_scenario(
     with capsys.disabled():
         print(summary)
     assert proxy.injected >= 0.05 * proxy.requests, "the proxy injected far fewer faults than asked"
-    assert len(proxy.counts) == 7, f"not every fault kind occurred: {proxy.counts}"
+    # Every kind shows up in a run this size (a kind missing from ~130 faults has odds ~1e-8);
+    # a smaller run is only asked for a variety.
+    assert len(proxy.counts) >= min(7, proxy.injected // 10), f"too few fault kinds: {proxy.counts}"
     # Lost completion replies are retried and verified, so a task should run again only when a
     # completion never got through at all; more than 1 % would mean the worker re-runs work.
     assert double_executions <= tasks // 100, summary
