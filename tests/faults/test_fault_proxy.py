@@ -158,7 +158,7 @@ def test_truncated_body(target: _Target) -> None:
 
 def test_delay_past_client_timeout_then_forwards(target: _Target) -> None:
     """The delay fault outlasts the client's timeout; the request still reaches the target."""
-    with FaultProxy(_url(target), script=[FaultKind.DELAY], delay=0.4) as proxy:
+    with FaultProxy(_url(target), script=[FaultKind.DELAY], delay=1.0) as proxy:
         with httpx.Client(timeout=0.1) as client, pytest.raises(httpx.ReadTimeout):
             client.post(proxy.url + "/slow", json={})
         assert target.seen == []  # the client gave up before the proxy forwarded anything
