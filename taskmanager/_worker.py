@@ -705,6 +705,10 @@ class Worker:
                 "task %d (%s): claim lost while reporting progress (%s)", ctx.id, ctx.type, exc.message
             )
             return False
+        except _TRANSIENT as exc:
+            # An outage is logged once when it starts (by _call), not once per report.
+            logger.debug("task %d: progress not recorded: %s", ctx.id, exc)
+            return False
         except TaskManagerError as exc:
             logger.warning("task %d: progress not recorded: %s", ctx.id, exc)
             return False

@@ -220,6 +220,32 @@ def test_api_down_backs_off_and_logs_once_per_change(caplog: pytest.LogCaptureFi
     assert sum("answering again" in m for m in messages) == 1
 
 
+def test_progress_during_an_outage_logs_the_outage_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Progress reports failing in an outage return False; the log says "down" once, not per report."""
+    fake = FakeClient()
+    fake.add(T, {})
+
+    def unreachable(*args: Any, **kwargs: Any) -> None:
+        raise TaskManagerConnectionError("connection refused")
+
+    fake.update_progress = unreachable  # type: ignore[method-assign]
+    worker = make_worker(fake)
+    recorded: list[bool] = []
+
+    @worker.handler(T)
+    def chatty(task: WorkerTask) -> dict[str, int]:
+        recorded.extend(task.report_progress(pct) for pct in (20, 40, 60, 80, 100))
+        return {"ok": 1}
+
+    with caplog.at_level(logging.INFO, logger="taskmanager.worker"):
+        stats = worker.run(burst=True, handle_signals=False)
+    assert recorded == [False] * 5 and stats.completed == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert sum("API calls failing" in m for m in warnings) == 1
+    assert sum("answering again" in m for m in warnings) == 1  # the completion got through
+    assert not any("progress not recorded" in m for m in warnings)
+
+
 def test_completion_retried_through_an_outage() -> None:
     """A transient error while completing is retried; the task ends completed."""
     fake = FakeClient()
