@@ -424,9 +424,10 @@ class Worker:
         self, *, burst: bool, max_tasks: int | None, stop_waiter: asyncio.Future[Any]
     ) -> None:
         idle: float | None = None
+        claimed_before = self.claimed  # the counters span runs; max_tasks counts this run's claims
         assert self._stop_event is not None
         while not self._stop_event.is_set():
-            if max_tasks is not None and self.claimed >= max_tasks:
+            if max_tasks is not None and self.claimed - claimed_before >= max_tasks:
                 return
             if len(self._inflight) >= self.concurrency:
                 await asyncio.wait({*self._inflight, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)

@@ -341,6 +341,9 @@ def test_max_tasks_stops_after_n_claims() -> None:
     stats = worker.run(max_tasks=2, handle_signals=False)
     assert (stats.claimed, stats.completed) == (2, 2)
     assert [t.status for t in fake.tasks.values()] == ["completed"] * 2 + ["pending"] * 3
+    again = worker.run(max_tasks=2, handle_signals=False)  # counts this run's claims, not the total
+    assert (again.claimed, again.completed) == (4, 4)
+    assert [t.status for t in fake.tasks.values()] == ["completed"] * 4 + ["pending"]
 
 
 def _run_in_thread(worker: Worker) -> tuple[threading.Thread, list[WorkerStats]]:
