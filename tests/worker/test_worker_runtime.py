@@ -229,7 +229,7 @@ def test_progress_during_an_outage_logs_the_outage_once(caplog: pytest.LogCaptur
         raise TaskManagerConnectionError("connection refused")
 
     fake.update_progress = unreachable  # type: ignore[method-assign]
-    worker = make_worker(fake)
+    worker = make_worker(fake, concurrency=1)  # no claim while the handler runs: only its calls count
     recorded: list[bool] = []
 
     @worker.handler(T)
