@@ -45,10 +45,11 @@ def _child(url: str, tasks: int, chunk: int) -> dict[str, object]:
             return {"n": task.params["n"], "echo": "x" * 64}  # type: ignore[attr-defined]
 
         started = time.perf_counter()
-        # max_tasks counts claims over the worker's life, so each chunk raises the cap by one chunk.
+        # One worker object across all chunks (a leak in it would accumulate); max_tasks counts
+        # the claims of one run, the worker's counters span runs.
         while worker.claimed < tasks:
             before = worker.claimed
-            worker.run(max_tasks=min(tasks, before + chunk), handle_signals=False)
+            worker.run(max_tasks=min(chunk, tasks - before), handle_signals=False)
             if worker.claimed == before:
                 raise RuntimeError(f"the worker stopped claiming after {before} tasks")
             gc.collect()
