@@ -216,8 +216,11 @@ class AsyncTaskManagerClient:
         """Claim the next task of a type (name or id, or a list of them); None when there is none.
 
         Names are resolved to ids once and cached. With several types the starting type
-        rotates from call to call, so no type starves another. ``worker_id`` defaults to the
-        config's, else host name and process id.
+        rotates from call to call, so no type starves another. A name the server does not
+        know raises TaskManagerNotFoundError when it is the only one asked for, or when no
+        requested type is known; among known types it is skipped, with one WARNING on the
+        ``taskmanager`` logger (repeated only after the name has resolved in between).
+        ``worker_id`` defaults to the config's, else host name and process id.
         """
         result: ClaimedTask | None = await self._run(
             ops.claim_task(self._state, task_type, worker_id, policy)

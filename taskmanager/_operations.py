@@ -63,11 +63,13 @@ Op = Generator[_wire.Call | Pause, Any, Any]
 class ClientState:
     """What a client remembers between calls: settings, type ids by name, claim rotation."""
 
-    __slots__ = ("config", "key_mismatch_seen", "rotation", "type_ids", "worker_id")
+    __slots__ = ("config", "key_mismatch_seen", "missing_types_warned", "rotation", "type_ids", "worker_id")
 
     def __init__(self, config: TaskManagerConfig) -> None:
         self.config = config
         self.type_ids: dict[str, int] = {}
+        # Names a multi-type claim skipped as unknown and already warned about.
+        self.missing_types_warned: set[str] = set()
         self.rotation = TypeRotation()
         self.worker_id = config.worker_id or f"{socket.gethostname()}-{os.getpid()}"
         self.key_mismatch_seen = False
@@ -207,6 +209,31 @@ def _type_refs(task_type: TaskTypeRef | Sequence[TaskTypeRef]) -> list[TaskTypeR
     return refs
 
 
+def _skip_missing_types(
+    state: ClientState, missing: dict[str, TaskManagerNotFoundError], *, have_others: bool
+) -> None:
+    """A multi-type claim goes on without the unknown names, unless none is known."""
+    if not have_others:
+        names = ", ".join(repr(name) for name in missing)
+        last = list(missing.values())[-1]
+        raise TaskManagerNotFoundError(
+            f"none of the task types is registered: {names} not found",
+            method=last.method,
+            path=last.path,
+            status_code=last.status_code,
+            response_data=last.response_data,
+        )
+    # One worker often handles a type before it is registered: say so once per name (again
+    # only after the name has resolved in between), not on every poll.
+    new = [name for name in missing if name not in state.missing_types_warned]
+    if new:
+        state.missing_types_warned.update(new)
+        logger.warning(
+            "task type %s not found: claiming from the other types only (register it first)",
+            ", ".join(repr(name) for name in new),
+        )
+
+
 def claim_task(
     state: ClientState,
     task_type: TaskTypeRef | Sequence[TaskTypeRef],
@@ -216,17 +243,28 @@ def claim_task(
     worker = state.worker_id if worker_id is None else _text("worker_id", worker_id)
     if not isinstance(policy, ClaimPolicy):
         raise TaskManagerValidationError(f"policy must be a ClaimPolicy, got {policy!r}")
+    refs = _type_refs(task_type)
     type_ids: list[int] = []
-    for ref in _type_refs(task_type):
+    missing: dict[str, TaskManagerNotFoundError] = {}
+    for ref in refs:
         if isinstance(ref, int):
             type_ids.append(ref)
             continue
         type_id = state.type_ids.get(ref)
         if type_id is None:
             # Unknown (or not yet seen) name: look it up; the lookup refreshes the cache.
-            found: TaskType = yield from get_task_type(state, ref)
+            try:
+                found: TaskType = yield from get_task_type(state, ref)
+            except TaskManagerNotFoundError as exc:
+                if len(refs) == 1:
+                    raise
+                missing[ref] = exc
+                continue
             type_id = found.id
+        state.missing_types_warned.discard(ref)
         type_ids.append(type_id)
+    if missing:
+        _skip_missing_types(state, missing, have_others=bool(type_ids))
     for type_id in state.rotation.order(type_ids):
         call = _wire.claim_task(type_id, worker, policy)
         reply = yield call

@@ -166,6 +166,16 @@ async def test_retried_completion_verified() -> None:
     assert outcome.status is CompletionStatus.FAILED
 
 
+async def test_claim_skips_an_unknown_name() -> None:
+    """Among several types an unknown name is skipped; alone it is TaskManagerNotFoundError."""
+    script = Script(items(), items(type_row(5, "T")), ok(CLAIMED), items())
+    async with make(script) as client:
+        claimed = await client.claim_task(["Nope", "T"], worker_id="w1")
+        assert claimed is not None and claimed.task_type_id == 5
+        with pytest.raises(TaskManagerNotFoundError):
+            await client.claim_task("Nope", worker_id="w1")
+
+
 async def test_reads_progress_and_paging() -> None:
     """Progress, get, list paging and wait work as in the sync client."""
     script = Script(

@@ -233,6 +233,43 @@ def test_claim_unknown_name_is_not_found() -> None:
         make(Script(items())).claim_task("Nope", worker_id="w1")
 
 
+def test_claim_skips_an_unknown_name_among_known_types(caplog: pytest.LogCaptureFixture) -> None:
+    """One unknown name does not block the others: they are claimed, with one warning per name."""
+    missing = fail(404, "Task type not found")
+    script = Script(
+        missing, items(type_row(5, "T")), ok(CLAIMED),  # first claim: one warning
+        missing, ok(CLAIMED),  # the name is looked up again, but not warned about again
+        items(type_row(6, "Late")), ok(CLAIMED),  # registered meanwhile: it resolves
+        items(),  # get_task_type: gone again, the cached id is dropped
+        missing, ok(CLAIMED),  # so it is warned about once more
+    )  # fmt: skip
+    client = make(script)
+    with caplog.at_level(logging.WARNING, logger="taskmanager"):
+        assert client.claim_task(["Late", "T"], worker_id="w1") is not None
+        assert client.claim_task(["Late", "T"], worker_id="w1") is not None
+        assert len(caplog.records) == 1
+        assert client.claim_task(["Late", "T"], worker_id="w1") is not None
+        with pytest.raises(TaskManagerNotFoundError):
+            client.get_task_type("Late")
+        assert client.claim_task(["Late", "T"], worker_id="w1") is not None
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2 and all("'Late' not found" in m and "'T'" not in m for m in warned)
+    assert [b["task_type_id"] for b in script.bodies() if b] == [5, 5, 6, 5]
+
+
+def test_claim_with_no_known_type_is_not_found(caplog: pytest.LogCaptureFixture) -> None:
+    """When no requested name is known, nothing is claimed: TaskManagerNotFoundError names them all."""
+    script = Script(fail(404, "Task type not found"), items())
+    with (
+        caplog.at_level(logging.WARNING, logger="taskmanager"),
+        pytest.raises(TaskManagerNotFoundError) as info,
+    ):
+        make(script).claim_task(["A", "B"], worker_id="w1")
+    assert "'A', 'B' not found" in str(info.value)
+    assert script.paths() == ["GET /api/task-types/A", "GET /api/task-types/B"]
+    assert caplog.records == []
+
+
 def test_claim_rotates_between_types() -> None:
     """With several types, each call starts from the next type, and empty types are skipped."""
     nothing = fail(500, "There is no active transaction")
