@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import types
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -28,12 +28,17 @@ from ._policies import ClaimPolicy
 from ._retry import asleep, retry_delay, should_retry
 from ._transport import (
     auth_headers,
+    bind_event_loop,
     log_reply,
     log_request,
     resolve_config,
     tls_verify,
     warn_if_plain_http,
 )
+
+if TYPE_CHECKING:
+    import asyncio
+    import weakref
 
 __all__ = ["AsyncTaskManagerClient"]
 
@@ -53,6 +58,11 @@ class AsyncTaskManagerClient:
     one connection pool; close it with ``aclose()`` (or use ``async with``). Pass
     ``http_client`` to use your own ``httpx.AsyncClient`` (you close it; the key is added to each
     request), or ``transport`` for a custom ``httpx`` transport (``httpx.MockTransport`` in tests).
+
+    A client belongs to the event loop it is first used on (httpx's connections are tied to
+    it). A call from another loop, such as a second ``asyncio.run()``, raises
+    TaskManagerConnectionError (``request_sent`` False: nothing was sent) instead of risking a
+    request whose reply is lost; create the client inside the loop that uses it.
     """
 
     def __init__(
@@ -68,6 +78,7 @@ class AsyncTaskManagerClient:
         warn_if_plain_http(self._config)
         self._state = ops.ClientState(self._config)
         self._base = self._config.api_url
+        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None  # set by the first call
         headers = auth_headers(self._config)
         if http_client is not None:
             if transport is not None:
@@ -96,6 +107,7 @@ class AsyncTaskManagerClient:
     async def aclose(self) -> None:
         """Close the connection pool (not a pool passed in as ``http_client``)."""
         if self._owns_http:
+            self._loop = bind_event_loop(self._loop)
             await self._http.aclose()
 
     async def __aenter__(self) -> AsyncTaskManagerClient:
@@ -112,6 +124,7 @@ class AsyncTaskManagerClient:
     # -------------------------------------------------------------------------- I/O
 
     async def _send(self, call: _wire.Call) -> _wire.Reply:
+        self._loop = bind_event_loop(self._loop, call)
         url = self._base + call.path
         retries = self._config.retry_attempts
         debug = logger.isEnabledFor(logging.DEBUG)

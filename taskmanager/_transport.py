@@ -8,19 +8,30 @@ import ssl
 import time
 import urllib.parse
 import warnings
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._config import TaskManagerConfig
-from ._errors import TaskManagerValidationError
+from ._errors import TaskManagerConnectionError, TaskManagerValidationError
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
     from ._wire import Call
 
-__all__ = ["auth_headers", "log_reply", "log_request", "resolve_config", "tls_verify", "warn_if_plain_http"]
+__all__ = [
+    "auth_headers",
+    "bind_event_loop",
+    "log_reply",
+    "log_request",
+    "resolve_config",
+    "tls_verify",
+    "warn_if_plain_http",
+]
 
 logger = logging.getLogger("taskmanager")
 
@@ -103,3 +114,33 @@ def log_reply(call: Call, response: httpx.Response, started: float) -> None:
         (time.perf_counter() - started) * 1000,
         response.content[:500],
     )
+
+
+def bind_event_loop(
+    bound: weakref.ref[asyncio.AbstractEventLoop] | None, call: Call | None = None
+) -> weakref.ref[asyncio.AbstractEventLoop] | None:
+    """The event loop an async client belongs to: the first it ran on. Any other is refused.
+
+    httpx keeps pooled connections tied to the loop that opened them. Used from a second loop
+    (a second ``asyncio.run()``), a request can go out and then fail with the old loop's
+    ``RuntimeError: Event loop is closed``: a claim taken on the server, its reply lost. So the
+    client refuses before sending anything. Outside asyncio (trio) there is nothing to compare.
+    """
+    import asyncio  # here, not at the top: sync-only programs need not import asyncio
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return bound
+    if bound is None:
+        return weakref.ref(loop)
+    if bound() is not loop:
+        raise TaskManagerConnectionError(
+            "this AsyncTaskManagerClient was first used on another event loop (a second "
+            "asyncio.run()?) and its connections cannot cross loops, so nothing was sent: "
+            "create the client inside the event loop that uses it",
+            request_sent=False,
+            method=call.method if call else None,
+            path=call.path if call else None,
+        )
+    return bound

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import inspect
 import logging
 import re
@@ -26,6 +27,7 @@ from taskmanager import (
     TaskStatus,
 )
 from taskmanager._dedupe import dedupe_key
+from taskmanager.server import LocalServer
 
 from ._mock import KEY, URL, Script, fail, items, ok, task_row, type_row
 
@@ -55,6 +57,23 @@ def sync_to_async(source: str) -> str:
             '"""The asynchronous client: the same operations as ``_client.py``, awaited."""',
         ),
         ("Iterator, Mapping", "AsyncIterator, Mapping"),
+        # The async client alone is bound to one event loop (httpx's connections are).
+        ("from typing import Any\n", "from typing import TYPE_CHECKING, Any\n"),
+        ("__all__ = [", "if TYPE_CHECKING:\n    import asyncio\n    import weakref\n\n__all__ = ["),
+        ("    auth_headers,\n", "    auth_headers,\n    bind_event_loop,\n"),
+        (
+            "        self._base = self._config.api_url\n",
+            "        self._base = self._config.api_url\n"
+            "        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None\n",
+        ),
+        (
+            "        url = self._base + call.path\n",
+            "        self._loop = bind_event_loop(self._loop, call)\n        url = self._base + call.path\n",
+        ),
+        (
+            "            self._http.close()",
+            "            self._loop = bind_event_loop(self._loop)\n            self._http.close()",
+        ),
         ("retry_delay, should_retry, sleep", "asleep, retry_delay, should_retry"),
         ('["TaskManagerClient"]', '["AsyncTaskManagerClient"]'),
         ("httpx.Client", "httpx.AsyncClient"),
@@ -174,6 +193,28 @@ async def test_claim_skips_an_unknown_name() -> None:
         assert claimed is not None and claimed.task_type_id == 5
         with pytest.raises(TaskManagerNotFoundError):
             await client.claim_task("Nope", worker_id="w1")
+
+
+def test_a_second_event_loop_is_refused_before_sending() -> None:
+    """A client used from another event loop raises TaskManagerConnectionError and sends nothing.
+
+    httpx's pooled connection belongs to the first loop; reused from a second one, the claim
+    went out and its reply was lost to a raw "RuntimeError: Event loop is closed".
+    """
+    with LocalServer(api_key=KEY) as server:
+        client = AsyncTaskManagerClient(api_url=server.url, api_key=KEY)
+        first = asyncio.new_event_loop()
+        try:
+            first.run_until_complete(client.register_task_type("T", "1", {"type": "object"}))
+            task = first.run_until_complete(client.create_task("T", {"a": 1}))
+            for call in (client.claim_task("T", worker_id="w1"), client.aclose()):
+                with pytest.raises(TaskManagerConnectionError, match="another event loop") as info:
+                    asyncio.run(call)
+                assert info.value.request_sent is False
+            assert first.run_until_complete(client.get_task(task.id)).status is TaskStatus.PENDING
+        finally:
+            first.run_until_complete(client.aclose())
+            first.close()
 
 
 async def test_reads_progress_and_paging() -> None:
