@@ -5,6 +5,7 @@
 ...     task = client.claim_task("PrismQ.Script.Generate", worker_id="w1")
 """
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from ._config import TaskManagerConfig
@@ -39,6 +40,10 @@ from ._models import (
 )
 from ._policies import ClaimPolicy
 from ._retry import set_testing
+
+# A library leaves output to the application: without this, Python's last-resort handler
+# would print the client's warnings (retries) to stderr in programs that configure no logging.
+logging.getLogger("taskmanager").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from ._async_client import AsyncTaskManagerClient

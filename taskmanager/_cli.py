@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -67,8 +67,25 @@ def _make_client(api_url: str | None, api_key: str | None) -> TaskManagerClient:
     return TaskManagerClient(config)
 
 
+@contextlib.contextmanager
+def _warnings_to_stderr(enabled: bool) -> Iterator[None]:
+    """With -v, the client's warnings (each retry, with its reason) go to stderr, then the error."""
+    if not enabled:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("taskmanager")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 def _api_command(fn: F) -> F:
-    """Add --api-url/--api-key/--json; pass ``client`` and ``as_json``; map errors to exit codes."""
+    """Add --api-url/--api-key/--json/-v; pass ``client`` and ``as_json``; map errors to exit codes."""
 
     @click.option(
         "--api-url",
@@ -78,10 +95,11 @@ def _api_command(fn: F) -> F:
     )
     @click.option("--api-key", envvar="TASKMANAGER_API_KEY", show_envvar=True, help="API key.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+    @click.option("-v", "--verbose", is_flag=True, help="Show the client's warnings (retries) on stderr.")
     @functools.wraps(fn)
-    def wrapper(api_url: str | None, api_key: str | None, **kwargs: Any) -> Any:
+    def wrapper(api_url: str | None, api_key: str | None, verbose: bool, **kwargs: Any) -> Any:
         try:
-            with _make_client(api_url, api_key) as client:
+            with _warnings_to_stderr(verbose), _make_client(api_url, api_key) as client:
                 return fn(client=client, **kwargs)
         except TaskManagerError as exc:
             raise _fail(exc) from exc

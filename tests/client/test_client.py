@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import warnings
 from typing import Any
 
@@ -555,6 +557,19 @@ def test_key_never_shown(caplog: pytest.LogCaptureFixture) -> None:
     assert "request GET /tasks/1" in caplog.text
     for text in (caplog.text, str(info.value), repr(info.value), repr(client), repr(client.config)):
         assert KEY not in text
+
+
+def test_no_output_where_the_application_configures_no_logging() -> None:
+    """The "taskmanager" logger has a NullHandler: retry warnings are not printed by Python's
+    last-resort handler; applications decide what to show."""
+    code = (
+        "import socket, taskmanager; taskmanager.set_testing(True)\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]\n"
+        "c = taskmanager.TaskManagerClient(api_url=f'http://127.0.0.1:{port}/api', api_key='k')\n"
+        "try:\n    c.health_check()\nexcept taskmanager.TaskManagerConnectionError:\n    print('failed')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (result.stdout, result.stderr) == ("failed\n", "")
 
 
 def test_plain_http_warning_only_off_loopback() -> None:
