@@ -229,7 +229,7 @@ def _skip_missing_types(
     if new:
         state.missing_types_warned.update(new)
         logger.warning(
-            "task type %s not found: claiming from the other types only (register it first)",
+            "cannot claim: task type %s not found; claiming the other types only (register it first)",
             ", ".join(repr(name) for name in new),
         )
 

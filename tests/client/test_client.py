@@ -255,7 +255,9 @@ def test_claim_skips_an_unknown_name_among_known_types(caplog: pytest.LogCapture
             client.get_task_type("Late")
         assert client.claim_task(["Late", "T"], worker_id="w1") is not None
     warned = [r.getMessage() for r in caplog.records]
-    assert len(warned) == 2 and all("'Late' not found" in m and "'T'" not in m for m in warned)
+    assert len(warned) == 2 and all(
+        "cannot claim: task type 'Late' not found" in m and "'T'" not in m for m in warned
+    )
     assert [b["task_type_id"] for b in script.bodies() if b] == [5, 5, 6, 5]
 
 
