@@ -13,6 +13,7 @@ generated bindings leaks out. The tree::
     │   ├── TaskManagerRateLimitError        429 (``retry_after`` seconds)
     │   └── TaskManagerServerError           5xx
     ├── TaskManagerConnectionError           no reply: could not connect, or the connection dropped
+    │   ├── TaskManagerEventLoopError        async client called from an event loop it cannot use
     │   └── TaskManagerTimeoutError          no reply in time
     ├── TaskManagerProtocolError             a reply that is not what the server sends
     ├── DuplicateTaskError                   create_task(on_duplicate="raise") found an existing task
@@ -44,6 +45,7 @@ __all__ = [
     "TaskManagerAuthError",
     "TaskManagerConnectionError",
     "TaskManagerError",
+    "TaskManagerEventLoopError",
     "TaskManagerNotFoundError",
     "TaskManagerProtocolError",
     "TaskManagerRateLimitError",
@@ -142,6 +144,18 @@ class TaskManagerConnectionError(TaskManagerError):
     def __init__(self, message: str, *, request_sent: bool = True, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.request_sent = request_sent
+
+
+class TaskManagerEventLoopError(TaskManagerConnectionError):
+    """An AsyncTaskManagerClient called from an event loop its connections cannot serve.
+
+    Nothing was sent (``request_sent`` is False). Unlike other connection errors it does not
+    pass by waiting: the program uses the client from two event loops at once, or from a new
+    one with a connection pool it passed in (``http_client``, a real ``transport``).
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, request_sent=False, **kwargs)
 
 
 class TaskManagerTimeoutError(TaskManagerConnectionError):

@@ -36,7 +36,8 @@ def test_contract_names_present() -> None:
         "TaskManagerAuthError",
         "TaskManagerValidationError", "TaskManagerNotFoundError", "TaskClaimedByAnotherWorkerError",
         "TaskNotClaimedError", "TaskManagerRateLimitError", "TaskManagerServerError",
-        "TaskManagerConnectionError", "TaskManagerTimeoutError", "TaskManagerProtocolError",
+        "TaskManagerConnectionError", "TaskManagerEventLoopError", "TaskManagerTimeoutError",
+        "TaskManagerProtocolError",
         "DuplicateTaskError", "TaskFailedError", "WaitTimeoutError",
     }  # fmt: skip
     assert contract <= set(taskmanager.__all__)
