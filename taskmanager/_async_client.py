@@ -29,6 +29,7 @@ from ._retry import asleep, retry_delay, should_retry
 from ._transport import (
     auth_headers,
     bind_event_loop,
+    close_stranded_connections,
     log_reply,
     log_request,
     resolve_config,
@@ -60,9 +61,13 @@ class AsyncTaskManagerClient:
     request), or ``transport`` for a custom ``httpx`` transport (``httpx.MockTransport`` in tests).
 
     A client belongs to the event loop it is first used on (httpx's connections are tied to
-    it). A call from another loop, such as a second ``asyncio.run()``, raises
-    TaskManagerConnectionError (``request_sent`` False: nothing was sent) instead of risking a
-    request whose reply is lost; create the client inside the loop that uses it.
+    it). Once that loop is closed, as after ``asyncio.run()`` returns, the next call moves the
+    client to the running loop with a fresh connection pool, so one client serves several
+    ``asyncio.run()`` in turn (``Worker.run()`` twice, say). A call from another loop while
+    the first is still open, or after it closed when the pool came from ``http_client`` or a
+    real ``transport``, raises TaskManagerEventLoopError (a TaskManagerConnectionError whose
+    ``request_sent`` is False: nothing was sent) instead of risking a request whose reply is
+    lost.
     """
 
     def __init__(
@@ -96,6 +101,7 @@ class AsyncTaskManagerClient:
             )
             self._owns_http = True
             self._headers = None
+        self._transport = transport
 
     @property
     def config(self) -> TaskManagerConfig:
@@ -104,10 +110,34 @@ class AsyncTaskManagerClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_url={self._base!r})"
 
+    def _renew_pool(self) -> bool:
+        """Replace a pool the closed event loop left behind; False when it is not the client's.
+
+        A pool of the client's own can start again, over httpx's own transport (made anew) or
+        an ``httpx.MockTransport`` (it keeps no connections). A pool passed in, or any other
+        transport passed in, may hold connections of the closed loop that only its owner can drop.
+        """
+        if not self._owns_http or not (
+            self._transport is None or isinstance(self._transport, httpx.MockTransport)
+        ):
+            return False
+        old = self._http
+        if old.is_closed:  # closed by aclose(): it stays closed, whatever the loop
+            return True
+        close_stranded_connections(old)
+        self._http = httpx.AsyncClient(
+            headers=old.headers,
+            timeout=old.timeout,
+            transport=self._transport,
+            verify=tls_verify(self._config),
+            follow_redirects=old.follow_redirects,
+        )
+        return True
+
     async def aclose(self) -> None:
         """Close the connection pool (not a pool passed in as ``http_client``)."""
         if self._owns_http:
-            self._loop = bind_event_loop(self._loop)
+            self._loop = bind_event_loop(self._loop, renew=self._renew_pool)
             await self._http.aclose()
 
     async def __aenter__(self) -> AsyncTaskManagerClient:
@@ -124,7 +154,7 @@ class AsyncTaskManagerClient:
     # -------------------------------------------------------------------------- I/O
 
     async def _send(self, call: _wire.Call) -> _wire.Reply:
-        self._loop = bind_event_loop(self._loop, call)
+        self._loop = bind_event_loop(self._loop, call, self._renew_pool)
         url = self._base + call.path
         retries = self._config.retry_attempts
         debug = logger.isEnabledFor(logging.DEBUG)

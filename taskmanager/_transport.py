@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 import ssl
 import time
 import urllib.parse
@@ -14,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._config import TaskManagerConfig
-from ._errors import TaskManagerConnectionError, TaskManagerValidationError
+from ._errors import TaskManagerEventLoopError, TaskManagerValidationError
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Callable
 
     import httpx
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "auth_headers",
     "bind_event_loop",
+    "close_stranded_connections",
     "log_reply",
     "log_request",
     "resolve_config",
@@ -117,14 +120,18 @@ def log_reply(call: Call, response: httpx.Response, started: float) -> None:
 
 
 def bind_event_loop(
-    bound: weakref.ref[asyncio.AbstractEventLoop] | None, call: Call | None = None
+    bound: weakref.ref[asyncio.AbstractEventLoop] | None,
+    call: Call | None = None,
+    renew: Callable[[], bool] | None = None,
 ) -> weakref.ref[asyncio.AbstractEventLoop] | None:
-    """The event loop an async client belongs to: the first it ran on. Any other is refused.
+    """The event loop an async client belongs to: the first it ran on, then the one it moved to.
 
     httpx keeps pooled connections tied to the loop that opened them. Used from a second loop
     (a second ``asyncio.run()``), a request can go out and then fail with the old loop's
-    ``RuntimeError: Event loop is closed``: a claim taken on the server, its reply lost. So the
-    client refuses before sending anything. Outside asyncio (trio) there is nothing to compare.
+    ``RuntimeError: Event loop is closed``: a claim taken on the server, its reply lost. So a
+    call from another loop is refused before anything is sent, unless the old loop is over
+    (closed, or gone) and ``renew`` replaces the connection pool (it returns False when the
+    pool is not the client's to replace). Outside asyncio (trio) there is nothing to compare.
     """
     import asyncio  # here, not at the top: sync-only programs need not import asyncio
 
@@ -134,13 +141,40 @@ def bind_event_loop(
         return bound
     if bound is None:
         return weakref.ref(loop)
-    if bound() is not loop:
-        raise TaskManagerConnectionError(
-            "this AsyncTaskManagerClient was first used on another event loop (a second "
-            "asyncio.run()?) and its connections cannot cross loops, so nothing was sent: "
-            "create the client inside the event loop that uses it",
-            request_sent=False,
-            method=call.method if call else None,
-            path=call.path if call else None,
-        )
-    return bound
+    old = bound()
+    if old is loop:
+        return bound
+    if old is not None and not old.is_closed():
+        why, advice = "which is still open", "use one client per event loop"
+    elif renew is None or not renew():
+        why = "now closed, with a connection pool passed in (http_client or transport)"
+        advice = "create the client and its pool inside the event loop that uses them"
+    else:
+        return weakref.ref(loop)
+    raise TaskManagerEventLoopError(
+        f"this AsyncTaskManagerClient belongs to another event loop, {why}; its connections "
+        f"cannot cross loops, so nothing was sent: {advice}",
+        method=call.method if call else None,
+        path=call.path if call else None,
+    )
+
+
+def close_stranded_connections(http: httpx.AsyncClient) -> None:
+    """Close, without an event loop, the sockets of a pool whose event loop has closed.
+
+    httpx closes connections only through ``aclose()``, which needs the loop that opened
+    them. Left alone, each idle connection's socket would be closed by the garbage collector
+    with a ResourceWarning ("unclosed transport"). The sockets sit behind private attributes
+    of httpx, httpcore, anyio and asyncio, so every step is looked up with a default: on any
+    other layout the sockets are left to the garbage collector, as they were before.
+    """
+    pool = getattr(getattr(http, "_transport", None), "_pool", None)
+    for connection in list(getattr(pool, "connections", ())):
+        http11 = getattr(connection, "_connection", None)
+        stream = getattr(getattr(http11, "_network_stream", None), "_stream", None)
+        stream = getattr(stream, "transport_stream", stream)  # TLS wraps the socket stream
+        transport: Any = getattr(stream, "_transport", None)
+        sock = getattr(transport, "_sock", None)
+        if isinstance(sock, socket.socket):
+            sock.close()
+            transport._sock = None  # what asyncio's own close does last; its __del__ then stays quiet

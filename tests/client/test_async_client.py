@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import gc
 import inspect
 import logging
 import re
@@ -21,6 +22,7 @@ from taskmanager import (
     TaskManagerClient,
     TaskManagerConfig,
     TaskManagerConnectionError,
+    TaskManagerEventLoopError,
     TaskManagerNotFoundError,
     TaskManagerServerError,
     TaskManagerValidationError,
@@ -49,6 +51,10 @@ def make(script: Script, **config: Any) -> AsyncTaskManagerClient:
     return AsyncTaskManagerClient(cfg, transport=httpx.MockTransport(script))
 
 
+# The async client alone replaces the pool a closed event loop left behind (tested below).
+RENEW_POOL = inspect.getsource(AsyncTaskManagerClient._renew_pool) + "\n"
+
+
 def sync_to_async(source: str) -> str:
     """The mechanical rewrite that turns _client.py into _async_client.py (checked below)."""
     replacements = [
@@ -60,7 +66,11 @@ def sync_to_async(source: str) -> str:
         # The async client alone is bound to one event loop (httpx's connections are).
         ("from typing import Any\n", "from typing import TYPE_CHECKING, Any\n"),
         ("__all__ = [", "if TYPE_CHECKING:\n    import asyncio\n    import weakref\n\n__all__ = ["),
-        ("    auth_headers,\n", "    auth_headers,\n    bind_event_loop,\n"),
+        ("    auth_headers,\n", "    auth_headers,\n    bind_event_loop,\n    close_stranded_connections,\n"),
+        (
+            "            self._headers = None\n",
+            "            self._headers = None\n        self._transport = transport\n",
+        ),
         (
             "        self._base = self._config.api_url\n",
             "        self._base = self._config.api_url\n"
@@ -68,11 +78,13 @@ def sync_to_async(source: str) -> str:
         ),
         (
             "        url = self._base + call.path\n",
-            "        self._loop = bind_event_loop(self._loop, call)\n        url = self._base + call.path\n",
+            "        self._loop = bind_event_loop(self._loop, call, self._renew_pool)\n"
+            "        url = self._base + call.path\n",
         ),
         (
             "            self._http.close()",
-            "            self._loop = bind_event_loop(self._loop)\n            self._http.close()",
+            "            self._loop = bind_event_loop(self._loop, renew=self._renew_pool)\n"
+            "            self._http.close()",
         ),
         ("retry_delay, should_retry, sleep", "asleep, retry_delay, should_retry"),
         ('["TaskManagerClient"]', '["AsyncTaskManagerClient"]'),
@@ -81,6 +93,7 @@ def sync_to_async(source: str) -> str:
         ("-> Iterator[", "-> AsyncIterator["),
         ("def __enter__", "async def __aenter__"),
         ("def __exit__", "async def __aexit__"),
+        ("    def close(", RENEW_POOL + "    def close("),
         ("def close(", "async def aclose("),
         ("self._http.close()", "await self._http.aclose()"),
         ("self.close()", "await self.aclose()"),
@@ -91,7 +104,9 @@ def sync_to_async(source: str) -> str:
     for old, new in replacements:
         source = source.replace(old, new)
     source = re.sub(r"\bTaskManagerClient\b", "AsyncTaskManagerClient", source)
-    source = re.sub(r"^    def (?!__init__|__repr__|config)", "    async def ", source, flags=re.M)
+    source = re.sub(
+        r"^    def (?!__init__|__repr__|config|_renew_pool)", "    async def ", source, flags=re.M
+    )
     source = re.sub(r"self\.(_run|complete_task|list_tasks)\(", r"await self.\1(", source)
     return source
 
@@ -196,7 +211,7 @@ async def test_claim_skips_an_unknown_name() -> None:
 
 
 def test_a_second_event_loop_is_refused_before_sending() -> None:
-    """A client used from another event loop raises TaskManagerConnectionError and sends nothing.
+    """A client used from another event loop, still open, raises and sends nothing.
 
     httpx's pooled connection belongs to the first loop; reused from a second one, the claim
     went out and its reply was lost to a raw "RuntimeError: Event loop is closed".
@@ -215,6 +230,50 @@ def test_a_second_event_loop_is_refused_before_sending() -> None:
         finally:
             first.run_until_complete(client.aclose())
             first.close()
+
+
+def test_one_client_serves_asyncio_run_in_turn() -> None:
+    """After asyncio.run() closes its loop, the next asyncio.run() gets a fresh pool.
+
+    Nothing of the first loop's pool is left to warn (pytest turns warnings into errors, and
+    collecting the garbage here brings out an unclosed socket).
+    """
+    with LocalServer(api_key=KEY) as server:
+        client = AsyncTaskManagerClient(api_url=server.url, api_key=KEY)
+        asyncio.run(client.register_task_type("T", "1", {"type": "object"}))
+        task = asyncio.run(client.create_task("T", {"a": 1}))
+        claimed = asyncio.run(client.claim_task("T", worker_id="w1"))
+        assert claimed is not None and claimed.id == task.id
+        asyncio.run(client.complete_task(task.id, worker_id="w1", result={"ok": 1}))
+        assert asyncio.run(client.get_task(task.id)).status is TaskStatus.COMPLETED
+        asyncio.run(client.aclose())
+        gc.collect()
+
+
+def test_mock_transport_follows_to_a_new_loop() -> None:
+    """An httpx.MockTransport keeps no connections: the client takes it along to the next loop."""
+    health = {"status": "healthy", "timestamp": 1795414708, "database": "connected"}
+    script = Script(ok(health), items(type_row(5, "T")))
+    client = make(script)
+    assert asyncio.run(client.health_check()).ok
+    assert asyncio.run(client.get_task_type("T")).id == 5
+    asyncio.run(client.aclose())
+    assert script.paths() == ["GET /api/health", "GET /api/task-types/T"]
+
+
+def test_a_pool_passed_in_is_not_replaced() -> None:
+    """With the caller's http_client or real transport, a closed first loop still means a refusal."""
+    health = {"status": "healthy", "timestamp": 1795414708, "database": "connected"}
+    http = httpx.AsyncClient(transport=httpx.MockTransport(Script(ok(health))))
+    own_http = AsyncTaskManagerClient(api_url=URL, api_key=KEY, http_client=http)
+    asyncio.run(own_http.health_check())
+    own_transport = AsyncTaskManagerClient(api_url=URL, api_key=KEY, transport=httpx.AsyncHTTPTransport())
+    asyncio.run(own_transport.aclose())  # binds it to that loop too
+    for client in (own_http, own_transport):
+        with pytest.raises(TaskManagerEventLoopError, match="passed in") as info:
+            asyncio.run(client.health_check())
+        assert (info.value.request_sent, info.value.path) == (False, "/health")
+    asyncio.run(http.aclose())
 
 
 async def test_reads_progress_and_paging() -> None:
