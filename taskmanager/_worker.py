@@ -40,6 +40,7 @@ from ._errors import (
     TaskManagerAuthError,
     TaskManagerConnectionError,
     TaskManagerError,
+    TaskManagerEventLoopError,
     TaskManagerNotFoundError,
     TaskManagerProtocolError,
     TaskManagerRateLimitError,
@@ -437,8 +438,8 @@ class Worker:
             busy = bool(self._inflight)
             try:
                 claimed = await self._claim()
-            except TaskManagerAuthError:
-                raise  # a wrong key does not heal by waiting
+            except (TaskManagerAuthError, TaskManagerEventLoopError):
+                raise  # a wrong key, or a client tied to another event loop, does not heal by waiting
             except TaskManagerNotFoundError as exc:
                 # A handled type is not registered (yet): the API answered, nothing is claimable.
                 self._mark_up()
@@ -724,6 +725,8 @@ class Worker:
                 result = await fn(*args, **kwargs)
             else:
                 result = await _run_in_thread(fn, *args, **kwargs)
+        except TaskManagerEventLoopError:
+            raise  # not an outage: nothing was sent
         except _TRANSIENT as exc:
             self._mark_down(exc)
             raise
