@@ -30,6 +30,7 @@ from ._transport import (
     auth_headers,
     bind_event_loop,
     close_stranded_connections,
+    closed_client_error,
     log_reply,
     log_request,
     resolve_config,
@@ -155,6 +156,8 @@ class AsyncTaskManagerClient:
 
     async def _send(self, call: _wire.Call) -> _wire.Reply:
         self._loop = bind_event_loop(self._loop, call, self._renew_pool)
+        if self._http.is_closed:
+            raise closed_client_error(call)
         url = self._base + call.path
         retries = self._config.retry_attempts
         debug = logger.isEnabledFor(logging.DEBUG)

@@ -28,6 +28,7 @@ from ._policies import ClaimPolicy
 from ._retry import retry_delay, should_retry, sleep
 from ._transport import (
     auth_headers,
+    closed_client_error,
     log_reply,
     log_request,
     resolve_config,
@@ -112,6 +113,8 @@ class TaskManagerClient:
     # -------------------------------------------------------------------------- I/O
 
     def _send(self, call: _wire.Call) -> _wire.Reply:
+        if self._http.is_closed:
+            raise closed_client_error(call)
         url = self._base + call.path
         retries = self._config.retry_attempts
         debug = logger.isEnabledFor(logging.DEBUG)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._config import TaskManagerConfig
-from ._errors import TaskManagerEventLoopError, TaskManagerValidationError
+from ._errors import TaskManagerConnectionError, TaskManagerEventLoopError, TaskManagerValidationError
 
 if TYPE_CHECKING:
     import asyncio
@@ -29,6 +29,7 @@ __all__ = [
     "auth_headers",
     "bind_event_loop",
     "close_stranded_connections",
+    "closed_client_error",
     "log_reply",
     "log_request",
     "resolve_config",
@@ -116,6 +117,16 @@ def log_reply(call: Call, response: httpx.Response, started: float) -> None:
         response.status_code,
         (time.perf_counter() - started) * 1000,
         response.content[:500],
+    )
+
+
+def closed_client_error(call: Call) -> TaskManagerConnectionError:
+    """The error for a call on a client that was already closed: nothing was sent."""
+    return TaskManagerConnectionError(
+        "this client is closed (close() or the end of its with-block), so nothing was sent: use a new client",
+        request_sent=False,
+        method=call.method,
+        path=call.path,
     )
 
 

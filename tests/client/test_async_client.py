@@ -77,9 +77,9 @@ def sync_to_async(source: str) -> str:
             "        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None\n",
         ),
         (
-            "        url = self._base + call.path\n",
+            "        if self._http.is_closed:\n",
             "        self._loop = bind_event_loop(self._loop, call, self._renew_pool)\n"
-            "        url = self._base + call.path\n",
+            "        if self._http.is_closed:\n",
         ),
         (
             "            self._http.close()",
@@ -334,3 +334,22 @@ async def test_transport_choices() -> None:
     async with AsyncTaskManagerClient(api_url="https://x.example/api", api_key=KEY) as client:
         context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
         assert context.verify_mode == ssl.CERT_REQUIRED and context.cert_store_stats()["x509_ca"] > 0
+
+
+@pytest.mark.anyio
+async def test_call_on_a_closed_async_client_is_a_typed_error() -> None:
+    """A call after aclose() raises TaskManagerConnectionError (nothing sent), not httpx's RuntimeError."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"success": True, "data": {}})
+
+    client = AsyncTaskManagerClient(
+        api_url="http://127.0.0.1:9/api", api_key="k", transport=httpx.MockTransport(handler)
+    )
+    await client.aclose()
+    with pytest.raises(TaskManagerConnectionError, match="client is closed") as info:
+        await client.health_check()
+    assert info.value.request_sent is False
+    assert sent == []

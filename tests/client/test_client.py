@@ -648,3 +648,22 @@ def test_env_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TASKMANAGER_API_KEY", "env-key")
     with TaskManagerClient() as client:
         assert (client.config.api_url, client.config.api_key) == ("http://127.0.0.1:1/api", "env-key")
+
+
+def test_call_on_a_closed_client_is_a_typed_error() -> None:
+    """A call after close() raises TaskManagerConnectionError (nothing sent), not httpx's RuntimeError."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"success": True, "data": {}})
+
+    client = TaskManagerClient(
+        api_url="http://127.0.0.1:9/api", api_key="k", transport=httpx.MockTransport(handler)
+    )
+    client.close()
+    with pytest.raises(TaskManagerConnectionError, match="client is closed") as info:
+        client.health_check()
+    assert info.value.request_sent is False
+    assert (info.value.method, info.value.path) == ("GET", "/health")
+    assert sent == []
