@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import types
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from . import _operations as ops
 from . import _wire
+from ._async_pool import LoopPool
 from ._config import TaskManagerConfig
 from ._errors import TaskManagerAPIError, TaskManagerValidationError
 from ._models import (
@@ -28,8 +29,6 @@ from ._policies import ClaimPolicy
 from ._retry import asleep, retry_delay, should_retry
 from ._transport import (
     auth_headers,
-    bind_event_loop,
-    close_stranded_connections,
     closed_client_error,
     log_reply,
     log_request,
@@ -37,10 +36,6 @@ from ._transport import (
     tls_verify,
     warn_if_plain_http,
 )
-
-if TYPE_CHECKING:
-    import asyncio
-    import weakref
 
 __all__ = ["AsyncTaskManagerClient"]
 
@@ -61,14 +56,15 @@ class AsyncTaskManagerClient:
     ``http_client`` to use your own ``httpx.AsyncClient`` (you close it; the key is added to each
     request), or ``transport`` for a custom ``httpx`` transport (``httpx.MockTransport`` in tests).
 
-    A client belongs to the event loop it is first used on (httpx's connections are tied to
-    it). Once that loop is closed, as after ``asyncio.run()`` returns, the next call moves the
-    client to the running loop with a fresh connection pool, so one client serves several
-    ``asyncio.run()`` in turn (``Worker.run()`` twice, say). A call from another loop while
-    the first is still open, or after it closed when the pool came from ``http_client`` or a
-    real ``transport``, raises TaskManagerEventLoopError (a TaskManagerConnectionError whose
-    ``request_sent`` is False: nothing was sent) instead of risking a request whose reply is
-    lost.
+    The client builds its connection pool on the event loop of its first call (httpx's
+    connections are tied to it) and releases it before that loop ends: by itself when an
+    ``asyncio.run()`` finishes, or when you ``await client.release_connections()`` inside the
+    loop. The next call, on whatever loop runs it, builds a new pool, so one client serves
+    several ``asyncio.run()`` in turn (``Worker.run()`` twice, say). A call from another loop
+    while the pool's loop is still open, or after it closed when the pool came from
+    ``http_client`` or a real ``transport``, raises TaskManagerEventLoopError (a
+    TaskManagerConnectionError whose ``request_sent`` is False: nothing was sent) instead of
+    risking a request whose reply is lost.
     """
 
     def __init__(
@@ -84,25 +80,29 @@ class AsyncTaskManagerClient:
         warn_if_plain_http(self._config)
         self._state = ops.ClientState(self._config)
         self._base = self._config.api_url
-        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None  # set by the first call
         headers = auth_headers(self._config)
         if http_client is not None:
             if transport is not None:
                 raise TaskManagerValidationError("pass http_client or transport, not both")
-            self._http = http_client
-            self._owns_http = False
             self._headers: dict[str, str] | None = headers
-        else:
-            self._http = httpx.AsyncClient(
+            self._pool = LoopPool(None, http_client)
+            return
+        self._headers = None
+
+        def build() -> httpx.AsyncClient:
+            return httpx.AsyncClient(
                 headers=headers,
                 timeout=httpx.Timeout(self._config.timeout),
                 transport=transport,
                 verify=tls_verify(self._config),
                 follow_redirects=False,
             )
-            self._owns_http = True
-            self._headers = None
-        self._transport = transport
+
+        if transport is None or isinstance(transport, httpx.MockTransport):
+            self._pool = LoopPool(build)  # one pool per event loop, built by its first call
+        else:
+            # A transport passed in may hold connections only its owner can close: one pool.
+            self._pool = LoopPool(None, build(), owned=True)
 
     @property
     def config(self) -> TaskManagerConfig:
@@ -111,35 +111,20 @@ class AsyncTaskManagerClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_url={self._base!r})"
 
-    def _renew_pool(self) -> bool:
-        """Replace a pool the closed event loop left behind; False when it is not the client's.
+    async def release_connections(self) -> None:
+        """Close the connections of the pool built on the running event loop.
 
-        A pool of the client's own can start again, over httpx's own transport (made anew) or
-        an ``httpx.MockTransport`` (it keeps no connections). A pool passed in, or any other
-        transport passed in, may hold connections of the closed loop that only its owner can drop.
+        The next call builds a new pool on whatever loop runs it. Call it inside a loop before
+        that loop ends when the client will be used again from another loop (a finished
+        ``asyncio.run()`` does it by itself). A pool passed in (``http_client``, a
+        ``transport``) is left alone. From another loop while the pool's loop is still open it
+        raises TaskManagerEventLoopError: only that loop can close them.
         """
-        if not self._owns_http or not (
-            self._transport is None or isinstance(self._transport, httpx.MockTransport)
-        ):
-            return False
-        old = self._http
-        if old.is_closed:  # closed by aclose(): it stays closed, whatever the loop
-            return True
-        close_stranded_connections(old)
-        self._http = httpx.AsyncClient(
-            headers=old.headers,
-            timeout=old.timeout,
-            transport=self._transport,
-            verify=tls_verify(self._config),
-            follow_redirects=old.follow_redirects,
-        )
-        return True
+        await self._pool.release()
 
     async def aclose(self) -> None:
-        """Close the connection pool (not a pool passed in as ``http_client``)."""
-        if self._owns_http:
-            self._loop = bind_event_loop(self._loop, renew=self._renew_pool)
-            await self._http.aclose()
+        """Close the client and its connection pool (not a pool passed in as ``http_client``)."""
+        await self._pool.aclose()
 
     async def __aenter__(self) -> AsyncTaskManagerClient:
         return self
@@ -155,8 +140,8 @@ class AsyncTaskManagerClient:
     # -------------------------------------------------------------------------- I/O
 
     async def _send(self, call: _wire.Call) -> _wire.Reply:
-        self._loop = bind_event_loop(self._loop, call, self._renew_pool)
-        if self._http.is_closed:
+        http = await self._pool.acquire(call)
+        if http is None:
             raise closed_client_error(call)
         url = self._base + call.path
         retries = self._config.retry_attempts
@@ -166,7 +151,7 @@ class AsyncTaskManagerClient:
         while True:
             started = log_request(call) if debug else 0.0
             try:
-                response = await self._http.request(
+                response = await http.request(
                     call.method, url, json=call.json, params=call.params, headers=self._headers
                 )
             except (httpx.HTTPError, httpx.InvalidURL) as exc:

@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import socket
 import ssl
 import time
 import urllib.parse
 import warnings
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._config import TaskManagerConfig
-from ._errors import TaskManagerConnectionError, TaskManagerEventLoopError, TaskManagerValidationError
+from ._errors import TaskManagerConnectionError, TaskManagerValidationError
 
 if TYPE_CHECKING:
-    import asyncio
-    from collections.abc import Callable
-
     import httpx
 
     from ._wire import Call
 
 __all__ = [
     "auth_headers",
-    "bind_event_loop",
-    "close_stranded_connections",
     "closed_client_error",
     "log_reply",
     "log_request",
@@ -128,64 +121,3 @@ def closed_client_error(call: Call) -> TaskManagerConnectionError:
         method=call.method,
         path=call.path,
     )
-
-
-def bind_event_loop(
-    bound: weakref.ref[asyncio.AbstractEventLoop] | None,
-    call: Call | None = None,
-    renew: Callable[[], bool] | None = None,
-) -> weakref.ref[asyncio.AbstractEventLoop] | None:
-    """The event loop an async client belongs to: the first it ran on, then the one it moved to.
-
-    httpx keeps pooled connections tied to the loop that opened them. Used from a second loop
-    (a second ``asyncio.run()``), a request can go out and then fail with the old loop's
-    ``RuntimeError: Event loop is closed``: a claim taken on the server, its reply lost. So a
-    call from another loop is refused before anything is sent, unless the old loop is over
-    (closed, or gone) and ``renew`` replaces the connection pool (it returns False when the
-    pool is not the client's to replace). Outside asyncio (trio) there is nothing to compare.
-    """
-    import asyncio  # here, not at the top: sync-only programs need not import asyncio
-
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return bound
-    if bound is None:
-        return weakref.ref(loop)
-    old = bound()
-    if old is loop:
-        return bound
-    if old is not None and not old.is_closed():
-        why, advice = "which is still open", "use one client per event loop"
-    elif renew is None or not renew():
-        why = "now closed, with a connection pool passed in (http_client or transport)"
-        advice = "create the client and its pool inside the event loop that uses them"
-    else:
-        return weakref.ref(loop)
-    raise TaskManagerEventLoopError(
-        f"this AsyncTaskManagerClient belongs to another event loop, {why}; its connections "
-        f"cannot cross loops, so nothing was sent: {advice}",
-        method=call.method if call else None,
-        path=call.path if call else None,
-    )
-
-
-def close_stranded_connections(http: httpx.AsyncClient) -> None:
-    """Close, without an event loop, the sockets of a pool whose event loop has closed.
-
-    httpx closes connections only through ``aclose()``, which needs the loop that opened
-    them. Left alone, each idle connection's socket would be closed by the garbage collector
-    with a ResourceWarning ("unclosed transport"). The sockets sit behind private attributes
-    of httpx, httpcore, anyio and asyncio, so every step is looked up with a default: on any
-    other layout the sockets are left to the garbage collector, as they were before.
-    """
-    pool = getattr(getattr(http, "_transport", None), "_pool", None)
-    for connection in list(getattr(pool, "connections", ())):
-        http11 = getattr(connection, "_connection", None)
-        stream = getattr(getattr(http11, "_network_stream", None), "_stream", None)
-        stream = getattr(stream, "transport_stream", stream)  # TLS wraps the socket stream
-        transport: Any = getattr(stream, "_transport", None)
-        sock = getattr(transport, "_sock", None)
-        if isinstance(sock, socket.socket):
-            sock.close()
-            transport._sock = None  # what asyncio's own close does last; its __del__ then stays quiet

@@ -8,6 +8,7 @@ import gc
 import inspect
 import logging
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from taskmanager import (
     TaskManagerServerError,
     TaskManagerValidationError,
     TaskStatus,
+    _wire,
 )
 from taskmanager._dedupe import dedupe_key
 from taskmanager.server import LocalServer
@@ -43,6 +45,7 @@ CLAIMED = {
     "priority": 0,
     "message": "Task claimed",
 }
+CALL = _wire.health_check()
 PACKAGE = Path(__file__).resolve().parents[2] / "taskmanager"
 
 
@@ -51,40 +54,38 @@ def make(script: Script, **config: Any) -> AsyncTaskManagerClient:
     return AsyncTaskManagerClient(cfg, transport=httpx.MockTransport(script))
 
 
-# The async client alone replaces the pool a closed event loop left behind (tested below).
-RENEW_POOL = inspect.getsource(AsyncTaskManagerClient._renew_pool) + "\n"
+# The async client alone builds its pool per event loop: its constructor and the pool's
+# release differ from the sync client's by design (tested below), the rest is the same code.
+ASYNC_ONLY = "".join(
+    inspect.getsource(method) + "\n"
+    for method in (AsyncTaskManagerClient.__init__, AsyncTaskManagerClient.release_connections)
+)
 
 
 def sync_to_async(source: str) -> str:
     """The mechanical rewrite that turns _client.py into _async_client.py (checked below)."""
+    init = re.search(r"^    def __init__\(.*?(?=^    @property)", source, flags=re.M | re.S)
+    assert init is not None
+    source = source.replace(init.group(0), "")
     replacements = [
         (
             '"""The synchronous client."""',
             '"""The asynchronous client: the same operations as ``_client.py``, awaited."""',
         ),
         ("Iterator, Mapping", "AsyncIterator, Mapping"),
-        # The async client alone is bound to one event loop (httpx's connections are).
-        ("from typing import Any\n", "from typing import TYPE_CHECKING, Any\n"),
-        ("__all__ = [", "if TYPE_CHECKING:\n    import asyncio\n    import weakref\n\n__all__ = ["),
-        ("    auth_headers,\n", "    auth_headers,\n    bind_event_loop,\n    close_stranded_connections,\n"),
+        ("from . import _wire\n", "from . import _wire\nfrom ._async_pool import LoopPool\n"),
         (
-            "            self._headers = None\n",
-            "            self._headers = None\n        self._transport = transport\n",
+            "    @property\n    def config",
+            ASYNC_ONLY.split("    async def release_connections")[0] + "    @property\n    def config",
         ),
         (
-            "        self._base = self._config.api_url\n",
-            "        self._base = self._config.api_url\n"
-            "        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None\n",
+            "        if self._http.is_closed:\n            raise closed_client_error(call)\n",
+            "        http = await self._pool.acquire(call)\n"
+            "        if http is None:\n            raise closed_client_error(call)\n",
         ),
         (
-            "        if self._http.is_closed:\n",
-            "        self._loop = bind_event_loop(self._loop, call, self._renew_pool)\n"
-            "        if self._http.is_closed:\n",
-        ),
-        (
-            "            self._http.close()",
-            "            self._loop = bind_event_loop(self._loop, renew=self._renew_pool)\n"
-            "            self._http.close()",
+            "        if self._owns_http:\n            self._http.close()",
+            "        await self._pool.aclose()",
         ),
         ("retry_delay, should_retry, sleep", "asleep, retry_delay, should_retry"),
         ('["TaskManagerClient"]', '["AsyncTaskManagerClient"]'),
@@ -93,20 +94,22 @@ def sync_to_async(source: str) -> str:
         ("-> Iterator[", "-> AsyncIterator["),
         ("def __enter__", "async def __aenter__"),
         ("def __exit__", "async def __aexit__"),
-        ("    def close(", RENEW_POOL + "    def close("),
+        (
+            "    def close(",
+            "    async def release_connections"
+            + ASYNC_ONLY.split("    async def release_connections")[1]
+            + "    def close(",
+        ),
         ("def close(", "async def aclose("),
-        ("self._http.close()", "await self._http.aclose()"),
         ("self.close()", "await self.aclose()"),
-        ("self._http.request(", "await self._http.request("),
+        ("self._http.request(", "await http.request("),
         ("sleep(", "await asleep("),
         ("op.send(self._send(", "op.send(await self._send("),
     ]
     for old, new in replacements:
         source = source.replace(old, new)
     source = re.sub(r"\bTaskManagerClient\b", "AsyncTaskManagerClient", source)
-    source = re.sub(
-        r"^    def (?!__init__|__repr__|config|_renew_pool)", "    async def ", source, flags=re.M
-    )
+    source = re.sub(r"^    def (?!__init__|__repr__|config|build)", "    async def ", source, flags=re.M)
     source = re.sub(r"self\.(_run|complete_task|list_tasks)\(", r"await self.\1(", source)
     return source
 
@@ -328,11 +331,11 @@ async def test_transport_choices() -> None:
         AsyncTaskManagerClient(api_url=URL, http_client=http, transport=httpx.MockTransport(Script()))
     await http.aclose()
     async with AsyncTaskManagerClient(api_url=URL, api_key=KEY) as client:
-        context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+        context = (await client._pool.acquire(CALL))._transport._pool._ssl_context  # type: ignore[union-attr]
         assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
         assert context.cert_store_stats()["x509_ca"] == 0
     async with AsyncTaskManagerClient(api_url="https://x.example/api", api_key=KEY) as client:
-        context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+        context = (await client._pool.acquire(CALL))._transport._pool._ssl_context  # type: ignore[union-attr]
         assert context.verify_mode == ssl.CERT_REQUIRED and context.cert_store_stats()["x509_ca"] > 0
 
 
@@ -353,3 +356,64 @@ async def test_call_on_a_closed_async_client_is_a_typed_error() -> None:
         await client.health_check()
     assert info.value.request_sent is False
     assert sent == []
+
+
+def test_release_connections_inside_the_loop_then_another_loop() -> None:
+    """release_connections() closes the loop's pool inside it; the next loop builds its own.
+
+    The first loop is still open when the second runs: without the release that call would be
+    refused; after it the client is free to move.
+    """
+    with LocalServer(api_key=KEY) as server:
+        client = AsyncTaskManagerClient(api_url=server.url, api_key=KEY)
+        first = asyncio.new_event_loop()
+        try:
+            first.run_until_complete(client.register_task_type("T", "1", {"type": "object"}))
+            pool = client._pool.current
+            assert pool is not None and not pool.is_closed
+            with pytest.raises(TaskManagerEventLoopError):
+                asyncio.run(client.release_connections())  # only the pool's own loop can close it
+            first.run_until_complete(client.release_connections())
+            assert pool.is_closed and client._pool.current is None
+            first.run_until_complete(client.release_connections())  # twice is harmless
+            task = asyncio.run(client.create_task("T", {"a": 1}))
+            assert client._pool.current is None  # that asyncio.run() released its own pool
+            # The client now belongs to no loop: the first one may use it again.
+            assert first.run_until_complete(client.get_task(task.id)).id == task.id
+            first.run_until_complete(client.aclose())
+        finally:
+            first.close()
+        gc.collect()
+
+
+def test_a_loop_closed_without_release_gets_a_new_pool() -> None:
+    """A loop closed by loop.close() alone strands its pool: the next loop drops it and builds anew.
+
+    Nothing can close those sockets any more (only their loop could), so the garbage collector
+    does, with a ResourceWarning; no request of the old loop can be waiting, so nothing is lost.
+    """
+    with LocalServer(api_key=KEY) as server:
+        client = AsyncTaskManagerClient(api_url=server.url, api_key=KEY)
+        first = asyncio.new_event_loop()
+        first.run_until_complete(client.register_task_type("T", "1", {"type": "object"}))
+        stranded = client._pool.current
+        first.close()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            task = asyncio.run(client.create_task("T", {"a": 1}))
+            assert client._pool.current is not stranded
+            del stranded
+            gc.collect()
+        assert task.created is True
+        asyncio.run(client.aclose())
+
+
+def test_closed_client_stays_closed_on_a_new_loop() -> None:
+    """After aclose() no loop builds a new pool: every call is the closed-client error."""
+    script = Script(ok({"status": "healthy", "timestamp": 1795414708, "database": "connected"}))
+    client = make(script)
+    asyncio.run(client.health_check())
+    asyncio.run(client.aclose())
+    with pytest.raises(TaskManagerConnectionError, match="client is closed"):
+        asyncio.run(client.health_check())
+    assert len(script.requests) == 1
