@@ -26,8 +26,10 @@ Every error carries ``method``, ``path`` (relative to the API base), ``status_co
 (the Retry-After header in seconds, or None). None of them ever holds the API key:
 the key travels only in a request header, which no error keeps.
 
-``TaskManagerValidationError`` is also a ``ValueError`` and ``TaskManagerNotFoundError`` a
-``LookupError``, so generic handlers keep working.
+``TaskManagerValidationError`` is also a ``ValueError``, ``TaskManagerNotFoundError`` a
+``LookupError``, ``TaskManagerTimeoutError`` and ``WaitTimeoutError`` are ``TimeoutError`` too,
+so generic handlers keep working. ``TaskManagerAPIError`` (and its subclasses) can also be built
+as ``TaskManagerAPIError(status_code, message, response_data=None)``, e.g. in test doubles.
 """
 
 from __future__ import annotations
@@ -101,8 +103,24 @@ class TaskManagerAPIError(TaskManagerError):
     ``retry_after`` is the reply's Retry-After hint in seconds (429, 503), None without one.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
+        # Two spellings: (message, status_code=..., ...) as the client raises it, and
+        # (status_code, message, response_data=None) as code written for older clients builds it.
+        if len(args) in (2, 3) and isinstance(args[0], int) and not isinstance(args[0], bool):
+            clash = {"status_code", "message"} | ({"response_data"} if len(args) == 3 else set())
+            if clash & kwargs.keys():
+                raise TypeError(f"{type(self).__name__}() got {sorted(clash & kwargs.keys())} twice")
+            kwargs["status_code"] = args[0]
+            if len(args) == 3:
+                kwargs["response_data"] = args[2]
+            args = (args[1],)
+        if len(args) != 1 and not (not args and "message" in kwargs):
+            raise TypeError(
+                f"{type(self).__name__}() takes (message, *, status_code=..., ...) "
+                "or (status_code, message, response_data=None)"
+            )
+        message = args[0] if args else kwargs.pop("message")
+        super().__init__(str(message), **kwargs)
         self.retry_after = retry_after
 
 
@@ -158,8 +176,8 @@ class TaskManagerEventLoopError(TaskManagerConnectionError):
         super().__init__(message, request_sent=False, **kwargs)
 
 
-class TaskManagerTimeoutError(TaskManagerConnectionError):
-    """No reply within the configured timeout."""
+class TaskManagerTimeoutError(TaskManagerConnectionError, TimeoutError):
+    """No reply within the configured timeout (also a ``TimeoutError``)."""
 
 
 class TaskManagerProtocolError(TaskManagerError):
@@ -183,8 +201,8 @@ class TaskFailedError(TaskManagerError):
         self.task = task
 
 
-class WaitTimeoutError(TaskManagerError):
-    """``wait_for_task``: the task did not finish in time. ``task_id`` names it."""
+class WaitTimeoutError(TaskManagerError, TimeoutError):
+    """``wait_for_task``: the task did not finish in time. ``task_id`` names it (also a ``TimeoutError``)."""
 
     def __init__(self, message: str, *, task_id: int, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)

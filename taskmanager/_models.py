@@ -1,12 +1,18 @@
 """The typed results the client returns: frozen attrs classes with plain Python values.
 
 Ids are ints, flags bools, timestamps timezone-aware datetimes, params/results plain dicts.
+
+Each result also reads as a read-only mapping keyed by its field names, for code written
+against dict replies: ``task["id"]``, ``task.get("result")``, ``dict(task)``, ``"params" in
+task``. Attribute access (``task.id``) is the typed way; the mapping view is the same values.
+A field named ``extra`` (fields of the reply the model does not declare) is not a key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -23,6 +29,36 @@ __all__ = [
     "TaskSummary",
     "TaskType",
 ]
+
+
+class _FieldMapping(Mapping[str, Any]):
+    """Read-only ``Mapping`` view of an attrs class's fields (``result["id"]``, ``dict(result)``).
+
+    Mapping has no ``__setitem__``: ``result["id"] = 1`` raises TypeError, like the frozen
+    attributes raise ``attrs.exceptions.FrozenInstanceError``. Equality and hashing stay the
+    attrs ones (a result equals only a result of the same class), not Mapping's.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def _keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in attrs.fields(cls) if f.name != "extra")  # type: ignore[arg-type]  # subclasses are attrs classes
+
+    def __getitem__(self, key: str) -> Any:
+        if isinstance(key, str) and key in self._keys():
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def __bool__(self) -> bool:
+        # A result is always something (the mapping view must not make it falsy by length).
+        return True
 
 
 class TaskStatus(enum.StrEnum):
@@ -48,17 +84,34 @@ class CompletionStatus(enum.StrEnum):
 
 
 @attrs.frozen
-class Health:
-    """``GET /health``: ``ok`` is True when the service is healthy and its database connected."""
+class Health(_FieldMapping):
+    """``GET /health``: ``ok`` is True when the service is healthy and its database connected.
+
+    A Health is truthy exactly when ``ok``, so ``if client.health_check():`` works. When the
+    server cannot be reached or answers with an error, ``health_check`` returns an unhealthy
+    Health instead of raising: ``status`` is ``"unreachable"`` (or ``"error"``), ``database``
+    ``"unknown"``, ``server_time`` None and ``reason`` the error, which ``str(health)`` shows.
+    """
 
     ok: bool
     status: str
     database: str
-    server_time: dt.datetime
+    server_time: dt.datetime | None
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"healthy (status {self.status}, database {self.database})"
+        if self.reason:
+            return f"not healthy: {self.reason}"
+        return f"not healthy: status {self.status}, database {self.database}"
 
 
 @attrs.frozen
-class TaskType:
+class TaskType(_FieldMapping):
     """A registered task type.
 
     ``created`` is True when ``register_task_type`` created it, False when it updated an
@@ -77,7 +130,7 @@ class TaskType:
 
 
 @attrs.frozen
-class CreatedTask:
+class CreatedTask(_FieldMapping):
     """The result of ``create_task``.
 
     ``created``: True when this call created the task, False when it already existed, None when
@@ -99,7 +152,7 @@ class CreatedTask:
 
 
 @attrs.frozen
-class ClaimedTask:
+class ClaimedTask(_FieldMapping):
     """A task this worker now holds. ``claimed_at`` is the client's clock when the claim returned."""
 
     id: int
@@ -113,7 +166,7 @@ class ClaimedTask:
 
 
 @attrs.frozen
-class Task:
+class Task(_FieldMapping):
     """A task as ``get_task`` reports it."""
 
     id: int
@@ -132,7 +185,7 @@ class Task:
 
 
 @attrs.frozen
-class TaskSummary:
+class TaskSummary(_FieldMapping):
     """A row of ``list_tasks`` (no params or result)."""
 
     id: int
@@ -147,7 +200,7 @@ class TaskSummary:
 
 
 @attrs.frozen
-class CompletionOutcome:
+class CompletionOutcome(_FieldMapping):
     """What ``complete_task``/``fail_task`` did: completed, failed for good, or back to pending."""
 
     task_id: int
@@ -156,7 +209,7 @@ class CompletionOutcome:
 
 
 @attrs.frozen
-class ProgressUpdate:
+class ProgressUpdate(_FieldMapping):
     """The server's acknowledgement of ``update_progress``."""
 
     task_id: int
