@@ -95,12 +95,13 @@ def _positive_id(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, float):
-        return int(value) if value >= 1 and value == int(value) else None
+        return min(value, _INT64_MAX + 1) if value > 0 else None
     if isinstance(value, str) and NUMBER_PREFIX.fullmatch(value.rstrip(" \t\n\r\v\f")):
-        number = float(value)
-        return int(number) if number >= 1 and number == int(number) else None
+        value = float(value)
+    if isinstance(value, float):
+        if value == float("inf"):
+            return _INT64_MAX + 1  # no type has it: the claim finds nothing
+        return min(int(value), _INT64_MAX + 1) if value >= 1 and value == int(value) else None
     return None
 
 
@@ -398,7 +399,8 @@ class App:
         )
 
     def _complete(self, id_text: str, data: dict[str, Any]) -> Response:
-        for field in ("success", "worker_id"):
+        # The real server checks worker_id first: a body without fields names worker_id.
+        for field in ("worker_id", "success"):
             if data.get(field) is None:
                 raise _Fail(400, f"Missing required field: {field}")
         result = data.get("result")

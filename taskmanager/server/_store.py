@@ -71,6 +71,11 @@ _SUMMARY_COLUMNS = (
 )
 
 
+# Path ids are compared as numbers (doubles); from 2**63 up no SQLite row id exists.
+_ID_LIMIT = float(2**63)
+_INT64_MAX = 2**63 - 1
+
+
 def fold_name(name: str) -> str:
     """The comparison key of a type name: case- and accent-insensitive, like MySQL's *_unicode_ci."""
     decomposed = unicodedata.normalize("NFKD", name)
@@ -245,6 +250,8 @@ class Store:
             f") ORDER BY k {direction}, id {direction} LIMIT 1) "
             "RETURNING id, params, attempts, priority"
         )
+        if type_id > _INT64_MAX:
+            return None  # beyond any SQLite id: nothing matches
         with self.lock:
             if type_pattern is not None:
                 match = self._db.execute(
@@ -269,8 +276,9 @@ class Store:
 
     @staticmethod
     def _task_id(id_text: str) -> int | None:
+        """The row id a path id names, or None where no row can have it (SQLite ids are int64)."""
         number = mysql_number(id_text)
-        if number < 1 or number != int(number) or number > 2**63:
+        if not 1 <= number < _ID_LIMIT or number != int(number):
             return None
         return int(number)
 

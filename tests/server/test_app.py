@@ -400,3 +400,35 @@ def test_replies_are_php_json(client: httpx.Client) -> None:
     text = client.post("/tasks", json={"type": "Uni/Ť", "params": {"s": "ü/"}}).text
     assert '"type":"Uni/Ť"' in text
     assert list(json.loads(text)) == ["success", "message", "data", "timestamp"]
+
+
+# -- ids out of SQLite's range, field check order ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "task_id", [str(2**63 - 1), str(2**63), str(2**64), "9" * 40, "1e18", "1e400", "-1", "0"]
+)
+def test_ids_out_of_range_are_not_found_on_every_endpoint(client: httpx.Client, task_id: str) -> None:
+    """An id no SQLite row can have is the usual not-found reply, never a 500."""
+    register(client)
+    create(client, {"a": 1})
+    assert data(client.get(f"/tasks/{task_id}")) == {"items": [], "count": 0}
+    body = {"worker_id": "w1", "progress": 5}
+    assert error(client.post(f"/tasks/{task_id}/progress", json=body)) == (404, "Task not found")
+    assert error(complete(client, task_id)) == (404, "Task not found")
+
+
+@pytest.mark.parametrize("type_id", [2**63 - 1, 2**63, 2**70, 1e300, "1e400", str(2**64)])
+def test_claim_with_a_type_id_beyond_sqlite_finds_nothing(client: httpx.Client, type_id: Any) -> None:
+    register(client)
+    create(client, {"a": 1})
+    response = client.post("/tasks/claim", json={"worker_id": "w1", "task_type_id": type_id})
+    assert error(response) == (500, "There is no active transaction")
+
+
+@pytest.mark.parametrize("body", [[], [1, 2], {}, "x", 5])
+def test_complete_without_fields_names_worker_id_first(client: httpx.Client, body: Any) -> None:
+    """Like the real server: worker_id is checked before success."""
+    assert error(client.post("/tasks/1/complete", json=body)) == (400, "Missing required field: worker_id")
+    only_worker = client.post("/tasks/1/complete", json={"worker_id": "w1"})
+    assert error(only_worker) == (400, "Missing required field: success")
