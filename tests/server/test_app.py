@@ -336,7 +336,7 @@ def test_ownership_and_ids_as_numbers(client: httpx.Client) -> None:
 def test_complete_and_progress_field_checks(client: httpx.Client) -> None:
     """Missing success/worker_id, progress type and range messages."""
     register(client)
-    assert error(client.post("/tasks/1/complete", json={})) == (400, "Missing required field: success")
+    assert error(client.post("/tasks/1/complete", json={})) == (400, "Missing required field: worker_id")
     assert error(client.post("/tasks/1/complete", json={"success": True})) == (
         400,
         "Missing required field: worker_id",
