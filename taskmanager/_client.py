@@ -214,7 +214,7 @@ class TaskManagerClient:
         self,
         task_type: ops.TaskTypeRef | Sequence[ops.TaskTypeRef],
         worker_id: str | None = None,
-        policy: ClaimPolicy = ClaimPolicy.FIFO,
+        policy: ClaimPolicy | str = ClaimPolicy.FIFO,
     ) -> ClaimedTask | None:
         """Claim the next task of a type (name or id, or a list of them); None when there is none.
 

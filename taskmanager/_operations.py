@@ -41,7 +41,7 @@ from ._models import (
     TaskSummary,
     TaskType,
 )
-from ._policies import ClaimPolicy, TypeRotation
+from ._policies import PolicyArg, TypeRotation, to_policy
 
 __all__ = ["ClientState", "Pause"]
 
@@ -238,11 +238,10 @@ def claim_task(
     state: ClientState,
     task_type: TaskTypeRef | Sequence[TaskTypeRef],
     worker_id: str | None,
-    policy: ClaimPolicy,
+    policy: PolicyArg,
 ) -> Op:
     worker = state.worker_id if worker_id is None else _text("worker_id", worker_id)
-    if not isinstance(policy, ClaimPolicy):
-        raise TaskManagerValidationError(f"policy must be a ClaimPolicy, got {policy!r}")
+    policy = to_policy(policy)
     refs = _type_refs(task_type)
     type_ids: list[int] = []
     missing: dict[str, TaskManagerNotFoundError] = {}

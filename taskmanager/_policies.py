@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["ClaimPolicy", "TypeRotation"]
+from ._errors import TaskManagerValidationError
+
+__all__ = ["ClaimPolicy", "PolicyArg", "TypeRotation", "to_policy"]
 
 T = TypeVar("T")
 
@@ -21,11 +23,24 @@ class ClaimPolicy(enum.Enum):
     FIFO: oldest first, strictly by creation order (by id); LIFO: newest first (id descending);
     PRIORITY: highest priority first (the server's order among equal priorities is unspecified,
     and the current server gives every task priority 0, so PRIORITY is no order at all there).
+
+    Wherever a policy is taken, its name is taken too, in any case: ``"lifo"``, ``"PRIORITY"``
+    (``ClaimPolicy("lifo")`` works as well). Another name raises TaskManagerValidationError
+    (also a ValueError) listing the valid ones.
     """
 
     FIFO = ("id", "ASC")
     LIFO = ("id", "DESC")
     PRIORITY = ("priority", "DESC")
+
+    @classmethod
+    def _missing_(cls, value: object) -> ClaimPolicy:
+        if isinstance(value, str):
+            found = cls.__members__.get(value.strip().upper())
+            if found is not None:
+                return found
+        names = ", ".join(cls.__members__)
+        raise TaskManagerValidationError(f"unknown claim policy {value!r}: use one of {names} (any case)")
 
     @property
     def sort_by(self) -> str:
@@ -34,6 +49,19 @@ class ClaimPolicy(enum.Enum):
     @property
     def sort_order(self) -> str:
         return self.value[1]
+
+
+PolicyArg = ClaimPolicy | str
+
+
+def to_policy(value: Any) -> ClaimPolicy:
+    """A ClaimPolicy from a policy or its name (any case); TaskManagerValidationError otherwise."""
+    if isinstance(value, ClaimPolicy):
+        return value
+    if not isinstance(value, str):
+        names = ", ".join(ClaimPolicy.__members__)
+        raise TaskManagerValidationError(f"policy must be a ClaimPolicy or one of {names}, got {value!r}")
+    return ClaimPolicy(value)
 
 
 class TypeRotation:

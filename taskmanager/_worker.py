@@ -48,7 +48,7 @@ from ._errors import (
     TaskManagerValidationError,
     TaskNotClaimedError,
 )
-from ._policies import ClaimPolicy
+from ._policies import ClaimPolicy, to_policy
 from ._worker_backoff import down_delay, idle_delay
 from ._worker_id import default_worker_id
 
@@ -204,7 +204,7 @@ class Worker:
         self,
         client: TaskManagerClient | AsyncTaskManagerClient,
         *,
-        policy: ClaimPolicy = ClaimPolicy.FIFO,
+        policy: ClaimPolicy | str = ClaimPolicy.FIFO,
         concurrency: int = 4,
         worker_id: str | None = None,
         poll_interval: float = 5.0,
@@ -224,7 +224,7 @@ class Worker:
         if grace_period < 0:
             raise ValueError(f"grace_period must not be negative, got {grace_period}")
         self.client = client
-        self.policy = ClaimPolicy(policy)
+        self.policy = to_policy(policy)
         self.concurrency = concurrency
         self.worker_id = worker_id or default_worker_id()
         self.poll_interval = float(poll_interval)
