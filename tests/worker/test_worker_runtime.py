@@ -483,3 +483,23 @@ def test_own_expired_claim_coming_back_is_not_run_twice() -> None:
     assert runs == [1]
     assert (task.status, task.attempts, task.result) == ("completed", 2, {"runs": 1})
     assert (stats.claimed, stats.completed) == (2, 1)
+
+
+def test_sync_client_calls_share_a_bounded_set_of_threads() -> None:
+    """A sync client's calls run in the run's own few threads, not one new thread per call."""
+    fake = FakeClient()
+    for n in range(30):
+        fake.add(T, {"n": n})
+    threads: set[threading.Thread] = set()
+    claim = fake.claim_task
+
+    def tracked_claim(*args: Any, **kwargs: Any) -> Any:
+        threads.add(threading.current_thread())
+        return claim(*args, **kwargs)
+
+    fake.claim_task = tracked_claim  # type: ignore[method-assign]
+    worker = make_worker(fake, concurrency=2)
+    worker.add_handler(T, lambda task: None)
+    stats = worker.run(burst=True, handle_signals=False)
+    assert stats.completed == 30 and fake.calls.count("claim") > 30
+    assert 1 <= len(threads) <= worker.concurrency + 1

@@ -1,0 +1,122 @@
+"""One interface over the sync and the async client, for the worker's event loop.
+
+An ``AsyncTaskManagerClient`` is awaited on the loop. A ``TaskManagerClient`` blocks, so its
+calls run in the run's own bounded pool of daemon threads (never a thread per call). Every
+call notes whether the API answered, in the run's ``ApiHealth``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._errors import (
+    TaskManagerConnectionError,
+    TaskManagerEventLoopError,
+    TaskManagerProtocolError,
+    TaskManagerRateLimitError,
+    TaskManagerServerError,
+)
+from ._policies import ClaimPolicy
+from ._worker_health import ApiHealth
+from ._worker_threads import DaemonPool
+
+if TYPE_CHECKING:
+    from ._models import ClaimedTask, CompletionOutcome, ProgressUpdate
+
+__all__ = ["TRANSIENT", "WorkerClient", "is_async_client"]
+
+logger = logging.getLogger("taskmanager.worker")
+
+# Errors that mean "the API is not answering properly right now": keep going, back off.
+TRANSIENT = (
+    TaskManagerConnectionError,  # includes TaskManagerTimeoutError
+    TaskManagerServerError,
+    TaskManagerRateLimitError,
+    TaskManagerProtocolError,
+)
+# How long the end of a run waits for an async client to let go of its connections.
+_RELEASE_TIMEOUT = 2.0
+
+
+def is_async_client(client: object) -> bool:
+    """True for an ``AsyncTaskManagerClient``, False for a ``TaskManagerClient``.
+
+    Any other object offering the same methods (a wrapper, a test double) is async when its
+    ``claim_task`` is a coroutine function.
+    """
+    from ._async_client import AsyncTaskManagerClient
+    from ._client import TaskManagerClient
+
+    if isinstance(client, AsyncTaskManagerClient):
+        return True
+    if isinstance(client, TaskManagerClient):
+        return False
+    return inspect.iscoroutinefunction(getattr(client, "claim_task", None))
+
+
+class WorkerClient:
+    """The client calls one worker run makes, awaited the same way whatever the client."""
+
+    def __init__(self, client: Any, *, health: ApiHealth, threads: int) -> None:
+        self._client = client
+        self._health = health
+        self._async = is_async_client(client)
+        self._pool = None if self._async else DaemonPool(threads, "taskmanager-api")
+
+    async def claim(self, types: Sequence[str], *, worker_id: str, policy: ClaimPolicy) -> ClaimedTask | None:
+        result: ClaimedTask | None = await self._call(
+            "claim_task", types[0] if len(types) == 1 else list(types), worker_id=worker_id, policy=policy
+        )
+        return result
+
+    async def progress(
+        self, task_id: int, progress: int, *, worker_id: str, message: str | None
+    ) -> ProgressUpdate:
+        result: ProgressUpdate = await self._call(
+            "update_progress", task_id, progress, worker_id=worker_id, message=message
+        )
+        return result
+
+    async def complete(
+        self, task_id: int, *, worker_id: str, result: dict[str, Any] | None
+    ) -> CompletionOutcome:
+        outcome: CompletionOutcome = await self._call(
+            "complete_task", task_id, worker_id=worker_id, success=True, result=result
+        )
+        return outcome
+
+    async def fail(self, task_id: int, *, worker_id: str, error: str) -> CompletionOutcome:
+        outcome: CompletionOutcome = await self._call("fail_task", task_id, worker_id=worker_id, error=error)
+        return outcome
+
+    async def aclose(self) -> None:
+        """End of the run: free the threads, and let an async client drop its pool on this loop."""
+        if self._pool is not None:
+            self._pool.close()
+            return
+        release = getattr(self._client, "release_connections", None)
+        if release is None or not inspect.iscoroutinefunction(release):
+            return
+        try:
+            await asyncio.wait_for(release(), _RELEASE_TIMEOUT)
+        except Exception as exc:  # the run is over; a pool that will not close is only logged
+            logger.warning("could not release the client's connections: %s: %s", type(exc).__name__, exc)
+
+    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        method = getattr(self._client, name)
+        try:
+            if self._pool is None:
+                result = await method(*args, **kwargs)
+            else:
+                result = await self._pool.submit(method, *args, **kwargs)
+        except TaskManagerEventLoopError:
+            raise  # not an outage: nothing was sent
+        except TRANSIENT as exc:
+            self._health.down(exc)
+            raise
+        self._health.up()
+        return result

@@ -1,0 +1,39 @@
+"""The worker's counters: the live tally its runs update and the frozen snapshot users see."""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["Counters", "WorkerStats"]
+
+
+@attrs.frozen
+class WorkerStats:
+    """A snapshot of a worker's counters (``Worker.stats``; also what ``run()`` returns)."""
+
+    claimed: int = 0
+    completed: int = 0
+    failed: int = 0
+    claim_lost: int = 0
+    poisoned: int = 0
+    idle_polls: int = 0
+
+
+class Counters:
+    """The live counters of one worker (the fields of ``WorkerStats``), shared by its parts."""
+
+    def __init__(self) -> None:
+        self._values = {field.name: 0 for field in attrs.fields(WorkerStats)}
+
+    def add(self, name: str, amount: int = 1) -> None:
+        self._values[name] += amount  # a KeyError here is a misspelt counter name: a bug
+
+    def __getitem__(self, name: str) -> int:
+        return self._values[name]
+
+    def snapshot(self) -> WorkerStats:
+        return WorkerStats(**self._values)
+
+    def describe(self) -> str:
+        """``"claimed=1 completed=1 ..."``, in field order (for reprs and logs)."""
+        return " ".join(f"{name}={value}" for name, value in self._values.items())

@@ -1,0 +1,260 @@
+"""One claim's lifecycle: the task object a handler sees, and the run that calls the handler,
+turns whatever it did into an outcome (a result or a failure) and hands that to the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._errors import TaskClaimedByAnotherWorkerError, TaskManagerError, TaskNotClaimedError
+from ._worker_client import TRANSIENT, WorkerClient
+from ._worker_outbox import Outbox, Outcome
+from ._worker_stats import Counters
+from ._worker_threads import DaemonPool
+
+if TYPE_CHECKING:
+    from ._models import ClaimedTask
+
+__all__ = ["AsyncWorkerTask", "RunSettings", "TaskRun", "WorkerTask"]
+
+logger = logging.getLogger("taskmanager.worker")
+
+# The share of the claim timeout after which a still-running handler is warned about.
+_LEASE_WARN_SHARE = 0.8
+
+
+@attrs.frozen
+class RunSettings:
+    """What a task run needs to know of its worker's settings."""
+
+    worker_id: str
+    claim_timeout: float
+    max_attempts: int
+    grace_period: float
+
+
+class _BaseWorkerTask:
+    """What a handler sees: the claimed task plus its claim deadline."""
+
+    def __init__(self, run: TaskRun, claimed: ClaimedTask, started: float) -> None:
+        self._run = run
+        self.id: int = claimed.id
+        self.type: str = claimed.type
+        self.params: dict[str, Any] = claimed.params
+        self.attempts: int = claimed.attempts
+        self.priority: int = claimed.priority
+        self.worker_id: str = run.settings.worker_id
+        self.started: float = started
+        self.deadline: float = started + run.settings.claim_timeout
+
+    @property
+    def claim_lost(self) -> bool:
+        """True once the server said another worker holds this task; stop working on it."""
+        return self._run.claim_lost
+
+    @property
+    def time_left(self) -> float:
+        """Seconds until the server may hand this task to another worker (never negative).
+
+        Measured from when the claim answered, on the worker's clock; progress reports do not
+        extend it.
+        """
+        return max(0.0, self.deadline - self._run.clock())
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} id={self.id} type={self.type!r} attempts={self.attempts}>"
+
+
+class WorkerTask(_BaseWorkerTask):
+    """The task object a sync handler receives."""
+
+    def report_progress(self, progress: float, message: str | None = None) -> bool:
+        """Record progress (0-100) on the server; True if it was recorded.
+
+        Never raises for API trouble (it is logged): progress is informative only.
+        """
+        run = self._run
+        if run.abandoned:  # the worker stopped without this handler
+            return False
+        loop = run.loop
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: a handler thread has no loop
+            running = None
+        if running is loop:
+            raise RuntimeError("in an async handler, use: await task.report_progress(...)")
+        try:
+            future = asyncio.run_coroutine_threadsafe(run.progress(progress, message), loop)
+            return future.result()
+        except (RuntimeError, concurrent.futures.CancelledError):
+            # The worker stopped without this handler (its loop is closed or closing).
+            return False
+
+
+class AsyncWorkerTask(_BaseWorkerTask):
+    """The task object an async handler receives."""
+
+    async def report_progress(self, progress: float, message: str | None = None) -> bool:
+        """Record progress (0-100) on the server; True if it was recorded. Never raises for API trouble."""
+        return await self._run.progress(progress, message)
+
+
+class TaskRun:
+    """One claimed task, from its claim to the outcome the server accepted (or refused)."""
+
+    def __init__(
+        self,
+        claimed: ClaimedTask,
+        handler: Callable[..., Any] | None,
+        *,
+        settings: RunSettings,
+        client: WorkerClient,
+        outbox: Outbox,
+        counters: Counters,
+        clock: Callable[[], float],
+        handler_threads: DaemonPool,
+        stop_reason: Callable[[], str],
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.loop = asyncio.get_running_loop()
+        self._handler = handler
+        self._client = client
+        self._outbox = outbox
+        self._counters = counters
+        self._threads = handler_threads
+        self._stop_reason = stop_reason
+        self.abandoned = False
+        """True once the worker gave up on the handler (it stopped without it)."""
+        self.reporting = False
+        """True once the handler is done and its outcome is being reported."""
+        self.claim_lost = False
+        self._lease_warned = False
+        is_async = handler is not None and inspect.iscoroutinefunction(handler)
+        task_cls = AsyncWorkerTask if is_async else WorkerTask
+        self.task: _BaseWorkerTask = task_cls(self, claimed, clock())
+        self.id = claimed.id
+        self.type = claimed.type
+
+    def abandon(self) -> bool:
+        """Give up on a handler still running; False when it already finished (leave it be)."""
+        if self.reporting or self.abandoned:
+            return False
+        self.abandoned = True
+        return True
+
+    async def run(self) -> None:
+        task, settings = self.task, self.settings
+        if task.attempts > settings.max_attempts:
+            self._counters.add("poisoned")
+            error = (
+                f"poison guard: claimed for attempt {task.attempts}, "
+                f"more than max_attempts={settings.max_attempts}; the handler was not run "
+                "(the server re-releases timed-out claims without counting attempts)"
+            )
+            logger.warning("task %d (%s) %s", self.id, self.type, error)
+            await self._report(ok=False, error=error, count=False)
+            return
+        if self._handler is None:
+            await self._report(
+                ok=False, error=f"worker {settings.worker_id} has no handler for {self.type!r}"
+            )
+            return
+        lease_timer = self.loop.call_later(settings.claim_timeout * _LEASE_WARN_SHARE, self.check_lease)
+        try:
+            try:
+                result = await self._call_handler(self._handler)
+            except asyncio.CancelledError:
+                if not self.abandoned:
+                    raise
+                error = (
+                    f"worker {settings.worker_id} stopped ({self._stop_reason()}) before the handler "
+                    f"finished within the {settings.grace_period:g}s grace period"
+                )
+                logger.warning("task %d (%s): %s", self.id, self.type, error)
+                await self._report(ok=False, error=error)
+                return
+            except (Exception, SystemExit) as exc:  # sys.exit() in a handler ends its task, not the worker
+                self.reporting = True
+                logger.info("task %d (%s) handler raised %s: %s", self.id, self.type, type(exc).__name__, exc)
+                self.check_lease()
+                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                await self._report(ok=False, error=error)
+                return
+        finally:
+            lease_timer.cancel()
+        self.reporting = True
+        self.check_lease()
+        if result is not None and not isinstance(result, Mapping):
+            result = {"value": result}
+        await self._report(ok=True, result=dict(result) if result is not None else None)
+
+    async def _call_handler(self, fn: Callable[..., Any]) -> Any:
+        if inspect.iscoroutinefunction(fn):
+            return await fn(self.task)
+        result = await self._threads.submit(fn, self.task)
+        if inspect.isawaitable(result):  # a plain function that returned a coroutine
+            result = await result
+        return result
+
+    def check_lease(self) -> None:
+        """Warn once when a task has used 80 % of its claim (the server may then re-release it)."""
+        if self._lease_warned or self.abandoned:
+            return
+        claim_timeout = self.settings.claim_timeout
+        used = self.clock() - self.task.started
+        if used >= claim_timeout * _LEASE_WARN_SHARE:
+            self._lease_warned = True
+            logger.warning(
+                "task %d (%s) has run %.0fs, %.0f%% of its %gs claim: past the claim timeout the server "
+                "gives it to another worker",
+                self.id,
+                self.type,
+                used,
+                100 * used / claim_timeout,
+                claim_timeout,
+            )
+
+    async def _report(
+        self, *, ok: bool, result: dict[str, Any] | None = None, error: str | None = None, count: bool = True
+    ) -> None:
+        outcome = Outcome(
+            task_id=self.id,
+            task_type=self.type,
+            worker_id=self.settings.worker_id,
+            ok=ok,
+            result=result,
+            error=error,
+            counted=count,
+        )
+        if not await self._outbox.deliver(outcome):
+            self.claim_lost = True
+
+    async def progress(self, progress: float, message: str | None) -> bool:
+        if self.abandoned or self.claim_lost:
+            return False
+        self.check_lease()
+        value = min(100, max(0, round(float(progress))))
+        try:
+            await self._client.progress(self.id, value, worker_id=self.settings.worker_id, message=message)
+        except (TaskClaimedByAnotherWorkerError, TaskNotClaimedError) as exc:
+            self.claim_lost = True
+            logger.warning(
+                "task %d (%s): claim lost while reporting progress (%s)", self.id, self.type, exc.message
+            )
+            return False
+        except TRANSIENT as exc:
+            # An outage is logged once when it starts (by the client adapter), not once per report.
+            logger.debug("task %d: progress not recorded: %s", self.id, exc)
+            return False
+        except TaskManagerError as exc:
+            logger.warning("task %d: progress not recorded: %s", self.id, exc)
+            return False
+        return True
