@@ -186,6 +186,8 @@ def serve(host: str, port: int, db: str, api_key: str | None, claim_timeout: int
 def health(client: TaskManagerClient, as_json: bool) -> None:
     """Check that the API and its database answer (exit 1 if not healthy)."""
     h = client.health_check()
+    if h.reason is not None:  # not reached, or an error reply: the reason is the whole message
+        raise _APIFailure(h.reason)
     if as_json:
         click.echo(to_json(h))
     else:

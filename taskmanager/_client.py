@@ -169,9 +169,25 @@ class TaskManagerClient:
         result: Health = self._run(ops.health_check(self._state))
         return result
 
-    def register_task_type(self, name: str, version: str, param_schema: Mapping[str, Any]) -> TaskType:
-        """Register a task type, or update the one with this name (``created`` tells which)."""
-        result: TaskType = self._run(ops.register_task_type(self._state, name, version, param_schema))
+    def register_task_type(
+        self,
+        name: str,
+        version: str,
+        param_schema: Mapping[str, Any],
+        *,
+        max_attempts: int | None = None,
+        timeout: float | None = None,
+        priority: int | None = None,
+    ) -> TaskType:
+        """Register a task type, or update the one with this name (``created`` tells which).
+
+        ``max_attempts``, ``timeout`` and ``priority`` exist only to say clearly that the API
+        has no per-type settings: passing any raises TaskManagerUnsupportedError.
+        """
+        settings = {"max_attempts": max_attempts, "timeout": timeout, "priority": priority}
+        result: TaskType = self._run(
+            ops.register_task_type(self._state, name, version, param_schema, settings)
+        )
         return result
 
     def get_task_type(self, name: str) -> TaskType:
@@ -212,7 +228,7 @@ class TaskManagerClient:
 
     def claim_task(
         self,
-        task_type: ops.TaskTypeRef | Sequence[ops.TaskTypeRef],
+        task_type: ops.TaskTypeRef | Sequence[ops.TaskTypeRef] | None = None,
         worker_id: str | None = None,
         policy: ClaimPolicy | str = ClaimPolicy.FIFO,
     ) -> ClaimedTask | None:
@@ -223,15 +239,20 @@ class TaskManagerClient:
         know raises TaskManagerNotFoundError when it is the only one asked for, or when no
         requested type is known; among known types it is skipped, with one WARNING on the
         ``taskmanager`` logger (repeated only after the name has resolved in between).
-        ``worker_id`` defaults to the config's, else host name and process id.
+        ``worker_id`` defaults to the config's, else host name and process id. ``policy`` is a
+        ClaimPolicy or its name in any case (``"LIFO"``). Without a type the call raises
+        TaskManagerUnsupportedError: the API only claims by type.
         """
         result: ClaimedTask | None = self._run(ops.claim_task(self._state, task_type, worker_id, policy))
         return result
 
     def update_progress(
-        self, task_id: int, progress: int, *, worker_id: str, message: str | None = None
+        self, task_id: int, progress: int, *, worker_id: str | None = None, message: str | None = None
     ) -> ProgressUpdate:
-        """Report progress (0..100) on a claimed task. It does not extend the claim."""
+        """Report progress (0..100) on a claimed task. It does not extend the claim.
+
+        Without ``worker_id``: the id that claimed the task through this client, else the default.
+        """
         result: ProgressUpdate = self._run(
             ops.update_progress(self._state, task_id, progress, worker_id, message)
         )
@@ -240,19 +261,29 @@ class TaskManagerClient:
     def complete_task(
         self,
         task_id: int,
-        *,
-        worker_id: str,
-        success: bool = True,
         result: Mapping[str, Any] | None = None,
+        status: str | None = None,
+        *,
+        worker_id: str | None = None,
+        success: bool | None = None,
         error: str | None = None,
     ) -> CompletionOutcome:
-        """Report a claimed task done; the outcome says completed, failed for good, or retry."""
+        """Report a claimed task done; the outcome says completed, failed for good, or retry.
+
+        ``success`` (default True) or, as older code spells it, ``status="completed"`` or
+        ``"failed"``; giving both with different meanings is a TaskManagerValidationError.
+        Without ``worker_id``: the id that claimed the task through this client, else the
+        client's default worker id. A failure without ``error`` whose ``result`` has an
+        ``"error"`` string uses that string as the task's error message.
+        """
         outcome: CompletionOutcome = self._run(
-            ops.complete_task(self._state, task_id, worker_id, success, result, error)
+            ops.complete_task(
+                self._state, task_id, worker_id, ops.completion_success(status, success), result, error
+            )
         )
         return outcome
 
-    def fail_task(self, task_id: int, *, worker_id: str, error: str) -> CompletionOutcome:
+    def fail_task(self, task_id: int, *, worker_id: str | None = None, error: str) -> CompletionOutcome:
         """Report a claimed task failed; it goes back to pending while attempts remain."""
         return self.complete_task(task_id, worker_id=worker_id, success=False, error=error)
 
@@ -260,6 +291,15 @@ class TaskManagerClient:
         """One task; TaskManagerNotFoundError when there is none."""
         result: Task = self._run(ops.get_task(self._state, task_id))
         return result
+
+    def get_task_status(self, task_id: int) -> Task:
+        """The same as ``get_task`` (the name older code uses): status, params, result, error."""
+        result: Task = self._run(ops.get_task(self._state, task_id))
+        return result
+
+    def cancel_task(self, task_id: int) -> None:
+        """Always raises TaskManagerUnsupportedError: the API has no way to cancel a task."""
+        self._run(ops.cancel_task(self._state, task_id))
 
     def list_tasks(
         self,

@@ -16,6 +16,7 @@ generated bindings leaks out. The tree::
     │   ├── TaskManagerEventLoopError        async client called from an event loop it cannot use
     │   └── TaskManagerTimeoutError          no reply in time
     ├── TaskManagerProtocolError             a reply that is not what the server sends
+    ├── TaskManagerUnsupportedError          a call the API cannot do (nothing was sent)
     ├── DuplicateTaskError                   create_task(on_duplicate="raise") found an existing task
     ├── TaskFailedError                      wait_for_task: the task ended failed
     └── WaitTimeoutError                     wait_for_task: gave up waiting
@@ -53,6 +54,7 @@ __all__ = [
     "TaskManagerRateLimitError",
     "TaskManagerServerError",
     "TaskManagerTimeoutError",
+    "TaskManagerUnsupportedError",
     "TaskManagerValidationError",
     "TaskNotClaimedError",
     "WaitTimeoutError",
@@ -182,6 +184,11 @@ class TaskManagerTimeoutError(TaskManagerConnectionError, TimeoutError):
 
 class TaskManagerProtocolError(TaskManagerError):
     """The reply is not what the server sends (HTML, truncated JSON, a wrong shape)."""
+
+
+class TaskManagerUnsupportedError(TaskManagerError, NotImplementedError):
+    """A call the TaskManager API cannot do (cancel a task, claim without a type, per-type retry
+    settings). Raised before anything is sent; the message says what to do instead."""
 
 
 class DuplicateTaskError(TaskManagerError):

@@ -8,6 +8,7 @@ dedupe checks, completion verification and polling cannot drift apart between th
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import socket
@@ -23,8 +24,10 @@ from ._errors import (
     DuplicateTaskError,
     TaskClaimedByAnotherWorkerError,
     TaskFailedError,
+    TaskManagerConnectionError,
     TaskManagerError,
     TaskManagerNotFoundError,
+    TaskManagerUnsupportedError,
     TaskManagerValidationError,
     TaskNotClaimedError,
     WaitTimeoutError,
@@ -60,19 +63,45 @@ class Pause(NamedTuple):
 Op = Generator[_wire.Call | Pause, Any, Any]
 
 
+MAX_REMEMBERED_CLAIMS = 4096
+
+
 class ClientState:
     """What a client remembers between calls: settings, type ids by name, claim rotation."""
 
-    __slots__ = ("config", "key_mismatch_seen", "missing_types_warned", "rotation", "type_ids", "worker_id")
+    __slots__ = (
+        "claims",
+        "config",
+        "key_mismatch_seen",
+        "missing_types_warned",
+        "rotation",
+        "type_ids",
+        "worker_id",
+    )
 
     def __init__(self, config: TaskManagerConfig) -> None:
         self.config = config
+        # task id -> the worker id that claimed it through this client, so that a completion
+        # or progress report without a worker_id uses the claimer's (bounded, oldest dropped).
+        self.claims: collections.OrderedDict[int, str] = collections.OrderedDict()
         self.type_ids: dict[str, int] = {}
         # Names a multi-type claim skipped as unknown and already warned about.
         self.missing_types_warned: set[str] = set()
         self.rotation = TypeRotation()
         self.worker_id = config.worker_id or f"{socket.gethostname()}-{os.getpid()}"
         self.key_mismatch_seen = False
+
+    def remember_claim(self, task_id: int, worker_id: str) -> None:
+        self.claims[task_id] = worker_id
+        self.claims.move_to_end(task_id)
+        while len(self.claims) > MAX_REMEMBERED_CLAIMS:
+            self.claims.popitem(last=False)
+
+    def claimer(self, task_id: int, worker_id: str | None) -> str:
+        """The worker id to report with: the one given, else the claimer's, else the default."""
+        if worker_id is not None:
+            return _text("worker_id", worker_id)
+        return self.claims.get(task_id, self.worker_id)
 
 
 def _text(name: str, value: Any) -> str:
@@ -100,13 +129,30 @@ def _json_mapping(name: str, value: Any) -> dict[str, Any]:
 
 
 def health_check(state: ClientState) -> Op:
+    """A Health; unhealthy (falsy, with the reason) when the server cannot be reached or fails.
+
+    Only what a call on a closed client or from the wrong event loop raises (a mistake in the
+    program, nothing was sent) still propagates: the runners raise those before any reply.
+    """
     call = _wire.health_check()
-    data = (yield call).unwrap()
-    result: Health = _wire.convert(call, _wire.to_health, data)
+    reply = yield call
+    try:
+        data = reply.unwrap()
+        result: Health = _wire.convert(call, _wire.to_health, data)
+    except TaskManagerError as exc:
+        status = "unreachable" if isinstance(exc, TaskManagerConnectionError) else "error"
+        return Health(ok=False, status=status, database="unknown", server_time=None, reason=str(exc))
     return result
 
 
-def register_task_type(state: ClientState, name: str, version: str, param_schema: Mapping[str, Any]) -> Op:
+def register_task_type(
+    state: ClientState,
+    name: str,
+    version: str,
+    param_schema: Mapping[str, Any],
+    settings: Mapping[str, Any] | None = None,
+) -> Op:
+    check_type_settings(settings or {})
     _text("name", name)
     _text("version", version)
     schema = _json_mapping("param_schema", param_schema)
@@ -236,10 +282,12 @@ def _skip_missing_types(
 
 def claim_task(
     state: ClientState,
-    task_type: TaskTypeRef | Sequence[TaskTypeRef],
+    task_type: TaskTypeRef | Sequence[TaskTypeRef] | None,
     worker_id: str | None,
     policy: PolicyArg,
 ) -> Op:
+    if task_type is None:
+        raise no_type_claim()
     worker = state.worker_id if worker_id is None else _text("worker_id", worker_id)
     policy = to_policy(policy)
     refs = _type_refs(task_type)
@@ -272,15 +320,16 @@ def claim_task(
                 continue
             raise reply.error
         claimed: ClaimedTask = _wire.convert(call, _wire.to_claimed, reply.data, worker, type_id)
+        state.remember_claim(claimed.id, worker)
         return claimed
     return None
 
 
 def update_progress(
-    state: ClientState, task_id: int, progress: int, worker_id: str, message: str | None
+    state: ClientState, task_id: int, progress: int, worker_id: str | None, message: str | None
 ) -> Op:
     _task_id(task_id)
-    _text("worker_id", worker_id)
+    worker_id = state.claimer(task_id, worker_id)
     if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
         raise TaskManagerValidationError(f"progress must be an int from 0 to 100, got {progress!r}")
     if message is not None and not isinstance(message, str):
@@ -307,27 +356,55 @@ def _verified_outcome(
     return None
 
 
+_COMPLETION_STATUSES = {"completed": True, "failed": False}
+
+
+def completion_success(status: Any, success: bool | None) -> bool:
+    """``success`` from the seed spelling ``status="completed" | "failed"`` and/or ``success``."""
+    if status is None:
+        return True if success is None else success
+    name = status.value if isinstance(status, TaskStatus | CompletionStatus) else status
+    if not isinstance(name, str) or name.strip().lower() not in _COMPLETION_STATUSES:
+        raise TaskManagerValidationError(f'status must be "completed" or "failed", got {status!r}')
+    from_status = _COMPLETION_STATUSES[name.strip().lower()]
+    if success is not None and success is not from_status:
+        raise TaskManagerValidationError(f"status={name!r} contradicts success={success!r}: pass one of them")
+    return from_status
+
+
 def complete_task(
     state: ClientState,
     task_id: int,
-    worker_id: str,
+    worker_id: str | None,
     success: bool,
     result: Mapping[str, Any] | None,
     error: str | None,
 ) -> Op:
     _task_id(task_id)
-    _text("worker_id", worker_id)
+    worker_id = state.claimer(task_id, worker_id)
     if not isinstance(success, bool):
         # The server reads "success" with PHP truthiness ("false" is true): insist on a bool.
         raise TaskManagerValidationError(f"success must be True or False, got {success!r}")
     body_result = None if result is None else _json_mapping("result", result)
     if error is not None and not isinstance(error, str):
         raise TaskManagerValidationError(f"error must be a string, got {error!r}")
+    if (
+        not success
+        and error is None
+        and body_result is not None
+        and isinstance(body_result.get("error"), str)
+    ):
+        # Code written for dict clients puts the failure text in the result: keep it visible
+        # as the task's error message too.
+        error = body_result["error"]
     call = _wire.complete_task(task_id, worker_id, success, body_result, error)
     reply = yield call
     if reply.error is None:
         outcome: CompletionOutcome = _wire.convert(call, _wire.to_outcome, reply.data)
+        state.claims.pop(task_id, None)
         return outcome
+    if isinstance(reply.error, TaskNotClaimedError | TaskClaimedByAnotherWorkerError):
+        state.claims.pop(task_id, None)  # whatever happens next, this client's claim is gone
     if reply.uncertain and isinstance(reply.error, TaskNotClaimedError | TaskClaimedByAnotherWorkerError):
         try:
             task: Task = yield from get_task(state, task_id)
@@ -407,3 +484,38 @@ def wait_for_task(state: ClientState, task_id: int, timeout: float, poll_interva
                 path=f"/tasks/{task_id}",
             )
         yield Pause(min(poll_interval, remaining))
+
+
+# ------------------------------------------------------------------ calls the API cannot do
+
+
+def unsupported(what: str, instead: str) -> TaskManagerUnsupportedError:
+    return TaskManagerUnsupportedError(f"the TaskManager API does not support {what}: {instead}")
+
+
+def no_type_claim() -> TaskManagerUnsupportedError:
+    return unsupported(
+        "claiming without a task type",
+        'every claim names its task type(s): claim_task("PrismQ.YouTube.Channel.Scrape") or a list of names',
+    )
+
+
+def cancel_task(state: ClientState, task_id: int) -> Op:
+    _task_id(task_id)
+    raise unsupported(
+        "cancelling a task",
+        "a pending task stays until it is claimed; have its handler check your own flag and "
+        "complete it with success=False, or stop creating it",
+    )
+    yield  # pragma: no cover  # a generator like every operation
+
+
+def check_type_settings(settings: Mapping[str, Any]) -> None:
+    """Per-type retry settings (max_attempts, timeout, priority...) do not exist on the server."""
+    given = sorted(name for name, value in settings.items() if value is not None)
+    if given:
+        raise unsupported(
+            f"per-task-type settings ({', '.join(given)})",
+            "attempts (3) and the claim timeout (300 s) are the server's own settings, the same "
+            "for every type; register the type with name, version and param_schema only",
+        )

@@ -25,7 +25,6 @@ from taskmanager import (
     TaskManagerConnectionError,
     TaskManagerEventLoopError,
     TaskManagerNotFoundError,
-    TaskManagerServerError,
     TaskManagerValidationError,
     TaskStatus,
     _wire,
@@ -302,8 +301,9 @@ async def test_errors_and_validation(caplog: pytest.LogCaptureFixture) -> None:
     async with make(script, retry_attempts=1) as client:
         with pytest.raises(TaskManagerNotFoundError):
             await client.get_task_type("Nope")
-        with caplog.at_level(logging.DEBUG, logger="taskmanager"), pytest.raises(TaskManagerServerError):
-            await client.health_check()
+        with caplog.at_level(logging.DEBUG, logger="taskmanager"):
+            health = await client.health_check()
+        assert not health and "502" in str(health) and health.status == "error"
         with pytest.raises(TaskManagerValidationError):
             await client.create_task("T", {})
     assert len(script.requests) == 3
