@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -46,6 +47,7 @@ from ._models import (
     TaskType,
 )
 from ._retry import Operation, parse_retry_after
+from ._shown import shown
 
 if TYPE_CHECKING:
     import httpx
@@ -183,11 +185,81 @@ def list_tasks(status: TaskStatus | None, task_type: str | None, limit: int, off
 
 # ------------------------------------------------------------------------------ replies
 
+# The server's encoder (PHP's json_encode) writes at most 512 levels of arrays and objects;
+# a deeper reply did not come from it, and would exhaust Python's recursion limit here.
+MAX_REPLY_DEPTH = 512
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether arrays/objects nest deeper than ``limit`` (iterative: the value may be deep)."""
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if type(node) is dict:
+            children: Any = node.values()
+        elif type(node) is list:
+            children = node
+        else:
+            continue
+        if level > limit:
+            return True
+        stack.extend((child, level + 1) for child in children)
+    return False
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if type(node) is str:
+            if not node.isascii():
+                try:
+                    node.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif type(node) is dict:
+            stack.extend(node)
+            stack.extend(node.values())
+        elif type(node) is list:
+            stack.extend(node)
+    return False
+
+
+def loads(content: bytes) -> Any:
+    """Decode a reply body as JSON the server could have written; ValueError for anything else.
+
+    Strict UTF-8 (a BOM is tolerated), no NaN/Infinity literals, at most ``MAX_REPLY_DEPTH``
+    levels, no unpaired surrogate escapes: PHP's encoder writes none of these. Every failure,
+    RecursionError included, is a ValueError with a short reason.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not UTF-8 at byte {err.start}") from None
+    try:
+        value = _DECODER.decode(text)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_REPLY_DEPTH} levels") from None
+    # Only a body with enough brackets can be too deep: the count is cheap, the walk is not.
+    if content.count(b"[") + content.count(b"{") > MAX_REPLY_DEPTH and _depth_over(value, MAX_REPLY_DEPTH):
+        raise ValueError(f"nested deeper than {MAX_REPLY_DEPTH} levels")
+    if _SURROGATE_ESCAPE.search(content) and _has_lone_surrogate(value):
+        raise ValueError("a string holds an unpaired UTF-16 surrogate")
+    return value
+
 
 def decode_success(call: Call, response: httpx.Response) -> Any:
     """The ``data`` of a 2xx reply's success envelope; ProtocolError when it is not one."""
     try:
-        body = json.loads(response.content)
+        body = loads(response.content)
     except ValueError as err:
         raise protocol_error(call, response.status_code, f"reply is not JSON ({err})", response) from err
     if type(body) is not dict or body.get("success") is not True or "data" not in body:
@@ -200,13 +272,27 @@ def protocol_error(
 ) -> TaskManagerProtocolError:
     snippet = None
     if response is not None:
-        snippet = response.text[:200]
+        # Only the start is quoted, so only the start is decoded (the body may be huge).
+        snippet = response.content[:200].decode("utf-8", "replace")
     return TaskManagerProtocolError(
         f"{why}; body starts {snippet!r}" if snippet is not None else why,
         method=call.method,
         path=call.path,
         status_code=status_code,
     )
+
+
+# What an error keeps of the server's words; ``response_data`` keeps the whole body.
+_MAX_MESSAGE = 2000
+_MAX_DETAILS = 100
+
+
+def _said(value: Any) -> str:
+    """A message or detail from an error body as text, cut to ``_MAX_MESSAGE`` characters."""
+    text = value if type(value) is str else shown(value)
+    if len(text) > _MAX_MESSAGE:
+        return f"{text[:_MAX_MESSAGE]}... ({len(text) - _MAX_MESSAGE} more characters)"
+    return text
 
 
 def error_from_reply(
@@ -217,20 +303,20 @@ def error_from_reply(
     message = ""
     details: tuple[str, ...] = ()
     try:
-        body = json.loads(content) if content else None
+        body = loads(content) if content else None
     except ValueError:
         body = None
     if isinstance(body, dict):
         error = body.get("error")
         text = body.get("message")
         if "success" in body or not isinstance(text, str):
-            message = str(error) if error is not None else ""
+            message = _said(error) if error is not None else ""
         else:
             # The pre-routing bodies (401/413/429): {error: "Unauthorized", message: "..."}.
-            message = f"{error}: {text}" if error else text
+            message = f"{_said(error)}: {_said(text)}" if error else _said(text)
         raw_details = body.get("details")
         if isinstance(raw_details, list):
-            details = tuple(str(d) for d in raw_details)
+            details = tuple(_said(d) for d in raw_details[:_MAX_DETAILS])
     elif content:
         message = content[:200].decode("utf-8", "replace").strip()
     if not message:
