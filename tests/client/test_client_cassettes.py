@@ -3,8 +3,10 @@
 ``make record`` (``--record-mode=rewrite``) runs these against a fresh local server per test
 (or against ``TASKMANAGER_API_URL``/``TASKMANAGER_API_KEY`` when set) and writes one cassette
 per test to ``tests/cassettes/``. In the default mode (``none``) they replay the cassettes with
-the network blocked, against a placeholder URL and key. Cassettes never hold the key: the
-``x-api-key`` header is replaced before anything is written, and the test at the bottom checks.
+the network blocked, against a placeholder URL and key. The server, the placeholders and the
+filters are the package's own pytest plugin (``taskmanager.pytest_plugin``), as a user's tests
+get them. Cassettes never hold the key: the ``x-api-key`` header is replaced before anything is
+written, and the test at the bottom checks.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import secrets
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,33 +38,23 @@ from taskmanager import (
     TaskStatus,
 )
 from taskmanager._dedupe import canonical_params, dedupe_key
+from taskmanager.pytest_plugin import PLACEHOLDER_URL, REDACTED
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
-PLACEHOLDER_URL = "http://127.0.0.1:8080/api"
-PLACEHOLDER_KEY = "placeholder-key"
-RECORDING_KEY_PREFIX = "cassette-recording-key-"
-REDACTED = "<redacted>"
+RECORDING_KEY_PREFIX = "recording-key-"  # the plugin's embedded server's key
 TYPE = "PrismQ.Cassette"
 OTHER = "PrismQ.Cassette.Other"
 SCHEMA = {"type": "object"}
 
 pytestmark = [pytest.mark.vcr, pytest.mark.block_network, pytest.mark.anyio]
 
-_live_base: list[str] = []  # the base URL being recorded, rewritten to the placeholder
-
-
-def _to_placeholder(request: Any) -> Any:
-    for base in _live_base:
-        request.uri = request.uri.replace(base, PLACEHOLDER_URL)
-    return request
-
 
 @pytest.fixture(scope="module")
 def vcr_config() -> dict[str, Any]:
+    # The plugin (taskmanager.pytest_plugin) adds the placeholder base, the key filter and the
+    # stable reply headers to whatever this says.
     return {
-        "filter_headers": [("x-api-key", REDACTED), ("host", None)],
         "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
-        "before_record_request": _to_placeholder,
         "decode_compressed_response": True,
     }
 
@@ -74,21 +65,9 @@ def vcr_cassette_dir() -> str:
 
 
 @pytest.fixture
-def api(record_mode: str) -> Iterator[tuple[str, str]]:
-    """(url, key): placeholders on replay; a fresh local server (or the env's API) when recording."""
-    if record_mode == "none":
-        yield PLACEHOLDER_URL, PLACEHOLDER_KEY
-        return
-    env_url = os.environ.get("TASKMANAGER_API_URL")
-    if env_url:
-        _live_base[:] = [env_url.rstrip("/")]
-        yield env_url, os.environ.get("TASKMANAGER_API_KEY", "")
-        return
-    from taskmanager.server import LocalServer
-
-    with LocalServer(api_key=RECORDING_KEY_PREFIX + secrets.token_hex(8)) as server:
-        _live_base[:] = [server.url]
-        yield server.url, server.api_key
+def api(taskmanager_server: Any) -> tuple[str, str]:
+    """(url, key): the plugin's placeholders on replay; a fresh local server (or the env's API)."""
+    return taskmanager_server.url, taskmanager_server.api_key
 
 
 @pytest.fixture(params=["sync", "async"])
