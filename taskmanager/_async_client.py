@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import types
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -13,7 +12,7 @@ from . import _operations as ops
 from . import _wire
 from ._async_pool import LoopPool
 from ._config import TaskManagerConfig
-from ._errors import TaskManagerAPIError, TaskManagerValidationError
+from ._errors import TaskManagerValidationError
 from ._models import (
     ClaimedTask,
     CompletionOutcome,
@@ -26,11 +25,11 @@ from ._models import (
     TaskType,
 )
 from ._policies import ClaimPolicy
-from ._retry import asleep, retry_delay, should_retry
+from ._protocol import RESUMED
+from ._retry import asleep
 from ._transport import (
     auth_headers,
     closed_client_error,
-    log_reply,
     log_request,
     resolve_config,
     tls_verify,
@@ -39,7 +38,7 @@ from ._transport import (
 
 __all__ = ["AsyncTaskManagerClient"]
 
-logger = logging.getLogger("taskmanager")
+T = TypeVar("T")
 
 
 class AsyncTaskManagerClient:
@@ -140,62 +139,40 @@ class AsyncTaskManagerClient:
     # -------------------------------------------------------------------------- I/O
 
     async def _send(self, call: _wire.Call) -> _wire.Reply:
+        """One attempt: send ``call`` and read its reply (retries are ``_retry.send``'s)."""
         http = await self._pool.acquire(call)
         if http is None:
             raise closed_client_error(call)
-        url = self._base + call.path
-        retries = self._config.retry_attempts
-        debug = logger.isEnabledFor(logging.DEBUG)
-        attempt = 0
-        uncertain = False
-        while True:
-            started = log_request(call) if debug else 0.0
-            try:
-                response = await http.request(
-                    call.method, url, json=call.json, params=call.params, headers=self._headers
-                )
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                error = _wire.transport_error(call, exc)
-            else:
-                if debug:
-                    log_reply(call, response, started)
-                if response.status_code < 300:
-                    return _wire.Reply(_wire.decode_success(call, response), None, uncertain)
-                error = _wire.error_from_reply(call, response.status_code, response.headers, response.content)
-            hint = error.retry_after if isinstance(error, TaskManagerAPIError) else None
-            if (
-                attempt >= retries
-                or not should_retry(call.op, error)
-                # A server asking for a longer pause than the config allows: the caller decides.
-                or (hint is not None and hint > self._config.retry_max_delay)
-            ):
-                return _wire.Reply(None, error, uncertain)
-            uncertain = uncertain or _wire.may_have_acted(error)
-            attempt += 1
-            delay = retry_delay(
-                attempt, hint, base=self._config.retry_backoff, cap=self._config.retry_max_delay
+        started = log_request(call)
+        try:
+            response = await http.request(
+                call.method, self._base + call.path, json=call.json, params=call.params, headers=self._headers
             )
-            logger.warning("%s; retry %d of %d in %.2f s", error, attempt, retries, delay)
-            await asleep(delay)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return _wire.Reply(None, _wire.transport_error(call, exc))
+        return _wire.answer(call, response, started)
 
-    async def _run(self, op: ops.Op) -> Any:
+    async def _run(self, op: ops.Op[T]) -> T:
+        """Drive an operation to its result, doing the I/O it asks for; close it whatever happens."""
         try:
             step = next(op)
             while True:
                 if isinstance(step, ops.Pause):
                     await asleep(step.seconds)
-                    step = op.send(None)
+                    step = op.send(RESUMED)
                 else:
                     step = op.send(await self._send(step))
         except StopIteration as stop:
-            return stop.value
+            result: T = stop.value
+            return result
+        finally:
+            op.close()
 
     # -------------------------------------------------------------------------- API
 
     async def health_check(self) -> Health:
         """``GET /health`` (needs no key)."""
-        result: Health = await self._run(ops.health_check(self._state))
-        return result
+        return await self._run(ops.health_check(self._state))
 
     async def register_task_type(
         self,
@@ -213,20 +190,15 @@ class AsyncTaskManagerClient:
         has no per-type settings: passing any raises TaskManagerUnsupportedError.
         """
         settings = {"max_attempts": max_attempts, "timeout": timeout, "priority": priority}
-        result: TaskType = await self._run(
-            ops.register_task_type(self._state, name, version, param_schema, settings)
-        )
-        return result
+        return await self._run(ops.register_task_type(self._state, name, version, param_schema, settings))
 
     async def get_task_type(self, name: str) -> TaskType:
         """Look a task type up by name; TaskManagerNotFoundError when there is none."""
-        result: TaskType = await self._run(ops.get_task_type(self._state, name))
-        return result
+        return await self._run(ops.get_task_type(self._state, name))
 
     async def list_task_types(self, active_only: bool = False) -> list[TaskType]:
         """List task types. The current real server fails every listing (a TaskManagerServerError)."""
-        result: list[TaskType] = await self._run(ops.list_task_types(self._state, active_only))
-        return result
+        return await self._run(ops.list_task_types(self._state, active_only))
 
     async def create_task(
         self,
@@ -249,10 +221,7 @@ class AsyncTaskManagerClient:
         ``priority`` is not sent: the server accepts it but ignores it (every task has
         priority 0). Passing one emits a UserWarning saying so.
         """
-        result: CreatedTask = await self._run(
-            ops.create_task(self._state, task_type, params, on_duplicate, priority)
-        )
-        return result
+        return await self._run(ops.create_task(self._state, task_type, params, on_duplicate, priority))
 
     async def claim_task(
         self,
@@ -271,10 +240,7 @@ class AsyncTaskManagerClient:
         ClaimPolicy or its name in any case (``"LIFO"``). Without a type the call raises
         TaskManagerUnsupportedError: the API only claims by type.
         """
-        result: ClaimedTask | None = await self._run(
-            ops.claim_task(self._state, task_type, worker_id, policy)
-        )
-        return result
+        return await self._run(ops.claim_task(self._state, task_type, worker_id, policy))
 
     async def update_progress(
         self, task_id: int, progress: int, *, worker_id: str | None = None, message: str | None = None
@@ -283,10 +249,7 @@ class AsyncTaskManagerClient:
 
         Without ``worker_id``: the id that claimed the task through this client, else the default.
         """
-        result: ProgressUpdate = await self._run(
-            ops.update_progress(self._state, task_id, progress, worker_id, message)
-        )
-        return result
+        return await self._run(ops.update_progress(self._state, task_id, progress, worker_id, message))
 
     async def complete_task(
         self,
@@ -306,12 +269,11 @@ class AsyncTaskManagerClient:
         client's default worker id. A failure without ``error`` whose ``result`` has an
         ``"error"`` string uses that string as the task's error message.
         """
-        outcome: CompletionOutcome = await self._run(
+        return await self._run(
             ops.complete_task(
                 self._state, task_id, worker_id, ops.completion_success(status, success), result, error
             )
         )
-        return outcome
 
     async def fail_task(self, task_id: int, *, worker_id: str | None = None, error: str) -> CompletionOutcome:
         """Report a claimed task failed; it goes back to pending while attempts remain."""
@@ -319,13 +281,11 @@ class AsyncTaskManagerClient:
 
     async def get_task(self, task_id: int) -> Task:
         """One task; TaskManagerNotFoundError when there is none."""
-        result: Task = await self._run(ops.get_task(self._state, task_id))
-        return result
+        return await self._run(ops.get_task(self._state, task_id))
 
     async def get_task_status(self, task_id: int) -> Task:
         """The same as ``get_task`` (the name older code uses): status, params, result, error."""
-        result: Task = await self._run(ops.get_task(self._state, task_id))
-        return result
+        return await self._run(ops.get_task(self._state, task_id))
 
     async def cancel_task(self, task_id: int) -> None:
         """Always raises TaskManagerUnsupportedError: the API has no way to cancel a task."""
@@ -339,8 +299,7 @@ class AsyncTaskManagerClient:
         offset: int = 0,
     ) -> list[TaskSummary]:
         """One page of tasks, newest first. ``type`` is exact, or a SQL LIKE pattern with ``%``."""
-        result: list[TaskSummary] = await self._run(ops.list_tasks(self._state, status, type, limit, offset))
-        return result
+        return await self._run(ops.list_tasks(self._state, status, type, limit, offset))
 
     async def iter_tasks(
         self, status: TaskStatus | str | None = None, type: str | None = None, page_size: int = 100
@@ -367,5 +326,4 @@ class AsyncTaskManagerClient:
     async def wait_for_task(self, task_id: int, timeout: float = 300.0, poll_interval: float = 1.0) -> Task:
         """Poll until the task completes (returns it), fails (TaskFailedError) or time runs out
         (WaitTimeoutError)."""
-        result: Task = await self._run(ops.wait_for_task(self._state, task_id, timeout, poll_interval))
-        return result
+        return await self._run(ops.wait_for_task(self._state, task_id, timeout, poll_interval))

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import types
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from . import _operations as ops
 from . import _wire
 from ._config import TaskManagerConfig
-from ._errors import TaskManagerAPIError, TaskManagerValidationError
+from ._errors import TaskManagerValidationError
 from ._models import (
     ClaimedTask,
     CompletionOutcome,
@@ -25,11 +24,11 @@ from ._models import (
     TaskType,
 )
 from ._policies import ClaimPolicy
-from ._retry import retry_delay, should_retry, sleep
+from ._protocol import RESUMED
+from ._retry import sleep
 from ._transport import (
     auth_headers,
     closed_client_error,
-    log_reply,
     log_request,
     resolve_config,
     tls_verify,
@@ -38,7 +37,7 @@ from ._transport import (
 
 __all__ = ["TaskManagerClient"]
 
-logger = logging.getLogger("taskmanager")
+T = TypeVar("T")
 
 
 class TaskManagerClient:
@@ -113,61 +112,40 @@ class TaskManagerClient:
     # -------------------------------------------------------------------------- I/O
 
     def _send(self, call: _wire.Call) -> _wire.Reply:
-        if self._http.is_closed:
+        """One attempt: send ``call`` and read its reply (retries are ``_retry.send``'s)."""
+        http = self._http
+        if http.is_closed:
             raise closed_client_error(call)
-        url = self._base + call.path
-        retries = self._config.retry_attempts
-        debug = logger.isEnabledFor(logging.DEBUG)
-        attempt = 0
-        uncertain = False
-        while True:
-            started = log_request(call) if debug else 0.0
-            try:
-                response = self._http.request(
-                    call.method, url, json=call.json, params=call.params, headers=self._headers
-                )
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                error = _wire.transport_error(call, exc)
-            else:
-                if debug:
-                    log_reply(call, response, started)
-                if response.status_code < 300:
-                    return _wire.Reply(_wire.decode_success(call, response), None, uncertain)
-                error = _wire.error_from_reply(call, response.status_code, response.headers, response.content)
-            hint = error.retry_after if isinstance(error, TaskManagerAPIError) else None
-            if (
-                attempt >= retries
-                or not should_retry(call.op, error)
-                # A server asking for a longer pause than the config allows: the caller decides.
-                or (hint is not None and hint > self._config.retry_max_delay)
-            ):
-                return _wire.Reply(None, error, uncertain)
-            uncertain = uncertain or _wire.may_have_acted(error)
-            attempt += 1
-            delay = retry_delay(
-                attempt, hint, base=self._config.retry_backoff, cap=self._config.retry_max_delay
+        started = log_request(call)
+        try:
+            response = http.request(
+                call.method, self._base + call.path, json=call.json, params=call.params, headers=self._headers
             )
-            logger.warning("%s; retry %d of %d in %.2f s", error, attempt, retries, delay)
-            sleep(delay)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return _wire.Reply(None, _wire.transport_error(call, exc))
+        return _wire.answer(call, response, started)
 
-    def _run(self, op: ops.Op) -> Any:
+    def _run(self, op: ops.Op[T]) -> T:
+        """Drive an operation to its result, doing the I/O it asks for; close it whatever happens."""
         try:
             step = next(op)
             while True:
                 if isinstance(step, ops.Pause):
                     sleep(step.seconds)
-                    step = op.send(None)
+                    step = op.send(RESUMED)
                 else:
                     step = op.send(self._send(step))
         except StopIteration as stop:
-            return stop.value
+            result: T = stop.value
+            return result
+        finally:
+            op.close()
 
     # -------------------------------------------------------------------------- API
 
     def health_check(self) -> Health:
         """``GET /health`` (needs no key)."""
-        result: Health = self._run(ops.health_check(self._state))
-        return result
+        return self._run(ops.health_check(self._state))
 
     def register_task_type(
         self,
@@ -185,20 +163,15 @@ class TaskManagerClient:
         has no per-type settings: passing any raises TaskManagerUnsupportedError.
         """
         settings = {"max_attempts": max_attempts, "timeout": timeout, "priority": priority}
-        result: TaskType = self._run(
-            ops.register_task_type(self._state, name, version, param_schema, settings)
-        )
-        return result
+        return self._run(ops.register_task_type(self._state, name, version, param_schema, settings))
 
     def get_task_type(self, name: str) -> TaskType:
         """Look a task type up by name; TaskManagerNotFoundError when there is none."""
-        result: TaskType = self._run(ops.get_task_type(self._state, name))
-        return result
+        return self._run(ops.get_task_type(self._state, name))
 
     def list_task_types(self, active_only: bool = False) -> list[TaskType]:
         """List task types. The current real server fails every listing (a TaskManagerServerError)."""
-        result: list[TaskType] = self._run(ops.list_task_types(self._state, active_only))
-        return result
+        return self._run(ops.list_task_types(self._state, active_only))
 
     def create_task(
         self,
@@ -221,10 +194,7 @@ class TaskManagerClient:
         ``priority`` is not sent: the server accepts it but ignores it (every task has
         priority 0). Passing one emits a UserWarning saying so.
         """
-        result: CreatedTask = self._run(
-            ops.create_task(self._state, task_type, params, on_duplicate, priority)
-        )
-        return result
+        return self._run(ops.create_task(self._state, task_type, params, on_duplicate, priority))
 
     def claim_task(
         self,
@@ -243,8 +213,7 @@ class TaskManagerClient:
         ClaimPolicy or its name in any case (``"LIFO"``). Without a type the call raises
         TaskManagerUnsupportedError: the API only claims by type.
         """
-        result: ClaimedTask | None = self._run(ops.claim_task(self._state, task_type, worker_id, policy))
-        return result
+        return self._run(ops.claim_task(self._state, task_type, worker_id, policy))
 
     def update_progress(
         self, task_id: int, progress: int, *, worker_id: str | None = None, message: str | None = None
@@ -253,10 +222,7 @@ class TaskManagerClient:
 
         Without ``worker_id``: the id that claimed the task through this client, else the default.
         """
-        result: ProgressUpdate = self._run(
-            ops.update_progress(self._state, task_id, progress, worker_id, message)
-        )
-        return result
+        return self._run(ops.update_progress(self._state, task_id, progress, worker_id, message))
 
     def complete_task(
         self,
@@ -276,12 +242,11 @@ class TaskManagerClient:
         client's default worker id. A failure without ``error`` whose ``result`` has an
         ``"error"`` string uses that string as the task's error message.
         """
-        outcome: CompletionOutcome = self._run(
+        return self._run(
             ops.complete_task(
                 self._state, task_id, worker_id, ops.completion_success(status, success), result, error
             )
         )
-        return outcome
 
     def fail_task(self, task_id: int, *, worker_id: str | None = None, error: str) -> CompletionOutcome:
         """Report a claimed task failed; it goes back to pending while attempts remain."""
@@ -289,13 +254,11 @@ class TaskManagerClient:
 
     def get_task(self, task_id: int) -> Task:
         """One task; TaskManagerNotFoundError when there is none."""
-        result: Task = self._run(ops.get_task(self._state, task_id))
-        return result
+        return self._run(ops.get_task(self._state, task_id))
 
     def get_task_status(self, task_id: int) -> Task:
         """The same as ``get_task`` (the name older code uses): status, params, result, error."""
-        result: Task = self._run(ops.get_task(self._state, task_id))
-        return result
+        return self._run(ops.get_task(self._state, task_id))
 
     def cancel_task(self, task_id: int) -> None:
         """Always raises TaskManagerUnsupportedError: the API has no way to cancel a task."""
@@ -309,8 +272,7 @@ class TaskManagerClient:
         offset: int = 0,
     ) -> list[TaskSummary]:
         """One page of tasks, newest first. ``type`` is exact, or a SQL LIKE pattern with ``%``."""
-        result: list[TaskSummary] = self._run(ops.list_tasks(self._state, status, type, limit, offset))
-        return result
+        return self._run(ops.list_tasks(self._state, status, type, limit, offset))
 
     def iter_tasks(
         self, status: TaskStatus | str | None = None, type: str | None = None, page_size: int = 100
@@ -337,5 +299,4 @@ class TaskManagerClient:
     def wait_for_task(self, task_id: int, timeout: float = 300.0, poll_interval: float = 1.0) -> Task:
         """Poll until the task completes (returns it), fails (TaskFailedError) or time runs out
         (WaitTimeoutError)."""
-        result: Task = self._run(ops.wait_for_task(self._state, task_id, timeout, poll_interval))
-        return result
+        return self._run(ops.wait_for_task(self._state, task_id, timeout, poll_interval))

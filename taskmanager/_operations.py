@@ -14,10 +14,10 @@ import os
 import socket
 import time
 import warnings
-from collections.abc import Generator, Mapping, Sequence
-from typing import Any, Literal, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
-from . import _wire
+from . import _retry, _wire
 from ._config import TaskManagerConfig
 from ._dedupe import _canonical, prepare_params
 from ._errors import (
@@ -45,22 +45,14 @@ from ._models import (
     TaskType,
 )
 from ._policies import PolicyArg, TypeRotation, to_policy
+from ._protocol import Op, Pause, Reply
 
-__all__ = ["ClientState", "Pause"]
+__all__ = ["ClientState", "Op", "Pause"]
 
 logger = logging.getLogger("taskmanager")
 
 TaskTypeRef = str | int
 OnDuplicate = Literal["return", "raise"]
-
-
-class Pause(NamedTuple):
-    """Ask the runner to wait (polling), with its own sleep."""
-
-    seconds: float
-
-
-Op = Generator[_wire.Call | Pause, Any, Any]
 
 
 MAX_REMEMBERED_CLAIMS = 4096
@@ -125,17 +117,21 @@ def _json_mapping(name: str, value: Any) -> dict[str, Any]:
     return result
 
 
+def _send(state: ClientState, call: _wire.Call) -> Op[Reply]:
+    return _retry.send(state.config, call)
+
+
 # ------------------------------------------------------------------------------ operations
 
 
-def health_check(state: ClientState) -> Op:
+def health_check(state: ClientState) -> Op[Health]:
     """A Health; unhealthy (falsy, with the reason) when the server cannot be reached or fails.
 
     Only what a call on a closed client or from the wrong event loop raises (a mistake in the
     program, nothing was sent) still propagates: the runners raise those before any reply.
     """
     call = _wire.health_check()
-    reply = yield call
+    reply = yield from _send(state, call)
     try:
         data = reply.unwrap()
         result: Health = _wire.convert(call, _wire.to_health, data)
@@ -151,7 +147,7 @@ def register_task_type(
     version: str,
     param_schema: Mapping[str, Any],
     settings: Mapping[str, Any] | None = None,
-) -> Op:
+) -> Op[TaskType]:
     check_type_settings(settings or {})
     _text("name", name)
     _text("version", version)
@@ -159,16 +155,16 @@ def register_task_type(
     if "type" not in schema:
         raise TaskManagerValidationError('param_schema must have a "type" key (the server requires one)')
     call = _wire.register_task_type(name, version, schema)
-    data = (yield call).unwrap()
+    data = (yield from _send(state, call)).unwrap()
     result: TaskType = _wire.convert(call, _wire.to_registered, data, schema)
     state.type_ids[result.name] = result.id
     return result
 
 
-def get_task_type(state: ClientState, name: str) -> Op:
+def get_task_type(state: ClientState, name: str) -> Op[TaskType]:
     _text("name", name)
     call = _wire.get_task_type(name)
-    data = (yield call).unwrap()
+    data = (yield from _send(state, call)).unwrap()
     try:
         item = _wire.single(call, data, f"task type {name!r}")
     except TaskManagerNotFoundError:
@@ -181,9 +177,9 @@ def get_task_type(state: ClientState, name: str) -> Op:
     return result
 
 
-def list_task_types(state: ClientState, active_only: bool) -> Op:
+def list_task_types(state: ClientState, active_only: bool) -> Op[list[TaskType]]:
     call = _wire.list_task_types(bool(active_only))
-    data = (yield call).unwrap()
+    data = (yield from _send(state, call)).unwrap()
     result: list[TaskType] = _wire.convert(call, _wire.to_task_types, data, state.config.server_timezone)
     return result
 
@@ -194,7 +190,7 @@ def create_task(
     params: Mapping[str, Any],
     on_duplicate: OnDuplicate,
     priority: int | None,
-) -> Op:
+) -> Op[CreatedTask]:
     _text("task_type", task_type)
     if on_duplicate not in ("return", "raise"):
         raise TaskManagerValidationError(f'on_duplicate must be "return" or "raise", got {on_duplicate!r}')
@@ -207,7 +203,7 @@ def create_task(
         )
     canonical, local_key = prepare_params(task_type, params)
     call = _wire.create_task(task_type, canonical)
-    reply = yield call
+    reply = yield from _send(state, call)
     data = reply.unwrap()
     task, server_key = _wire.convert(call, _wire.to_created, data, task_type, local_key, reply.uncertain)
     if server_key is not None and server_key != local_key:
@@ -285,7 +281,7 @@ def claim_task(
     task_type: TaskTypeRef | Sequence[TaskTypeRef] | None,
     worker_id: str | None,
     policy: PolicyArg,
-) -> Op:
+) -> Op[ClaimedTask | None]:
     if task_type is None:
         raise no_type_claim()
     worker = state.worker_id if worker_id is None else _text("worker_id", worker_id)
@@ -314,7 +310,7 @@ def claim_task(
         _skip_missing_types(state, missing, have_others=bool(type_ids))
     for type_id in state.rotation.order(type_ids):
         call = _wire.claim_task(type_id, worker, policy)
-        reply = yield call
+        reply = yield from _send(state, call)
         if reply.error is not None:
             if _wire.is_nothing_to_claim(reply.error):
                 continue
@@ -327,7 +323,7 @@ def claim_task(
 
 def update_progress(
     state: ClientState, task_id: int, progress: int, worker_id: str | None, message: str | None
-) -> Op:
+) -> Op[ProgressUpdate]:
     _task_id(task_id)
     worker_id = state.claimer(task_id, worker_id)
     if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
@@ -335,7 +331,7 @@ def update_progress(
     if message is not None and not isinstance(message, str):
         raise TaskManagerValidationError(f"message must be a string, got {message!r}")
     call = _wire.update_progress(task_id, progress, worker_id, message)
-    data = (yield call).unwrap()
+    data = (yield from _send(state, call)).unwrap()
     result: ProgressUpdate = _wire.convert(call, _wire.to_progress, data)
     return result
 
@@ -379,7 +375,7 @@ def complete_task(
     success: bool,
     result: Mapping[str, Any] | None,
     error: str | None,
-) -> Op:
+) -> Op[CompletionOutcome]:
     _task_id(task_id)
     worker_id = state.claimer(task_id, worker_id)
     if not isinstance(success, bool):
@@ -398,7 +394,7 @@ def complete_task(
         # as the task's error message too.
         error = body_result["error"]
     call = _wire.complete_task(task_id, worker_id, success, body_result, error)
-    reply = yield call
+    reply = yield from _send(state, call)
     if reply.error is None:
         outcome: CompletionOutcome = _wire.convert(call, _wire.to_outcome, reply.data)
         state.claims.pop(task_id, None)
@@ -417,10 +413,10 @@ def complete_task(
     raise reply.error
 
 
-def get_task(state: ClientState, task_id: int) -> Op:
+def get_task(state: ClientState, task_id: int) -> Op[Task]:
     _task_id(task_id)
     call = _wire.get_task(task_id)
-    data = (yield call).unwrap()
+    data = (yield from _send(state, call)).unwrap()
     item = _wire.single(call, data, f"task {task_id}")
     task: Task = _wire.convert(call, _wire.to_task, item, state.config.server_timezone)
     return task
@@ -439,14 +435,14 @@ def _status_arg(status: TaskStatus | str | None) -> TaskStatus | None:
 
 def list_tasks(
     state: ClientState, status: TaskStatus | str | None, task_type: str | None, limit: int, offset: int
-) -> Op:
+) -> Op[list[TaskSummary]]:
     for name, value in (("limit", limit), ("offset", offset)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise TaskManagerValidationError(f"{name} must be an int >= 0, got {value!r}")
     if task_type is not None:
         _text("type", task_type)
     call = _wire.list_tasks(_status_arg(status), task_type, limit, offset)
-    data = (yield call).unwrap()
+    data = (yield from _send(state, call)).unwrap()
     rows: list[TaskSummary] = _wire.convert(call, _wire.to_summaries, data, state.config.server_timezone)
     return rows
 
@@ -456,7 +452,7 @@ def check_page_size(page_size: int) -> None:
         raise TaskManagerValidationError(f"page_size must be a positive int, got {page_size!r}")
 
 
-def wait_for_task(state: ClientState, task_id: int, timeout: float, poll_interval: float) -> Op:
+def wait_for_task(state: ClientState, task_id: int, timeout: float, poll_interval: float) -> Op[Task]:
     for name, value in (("timeout", timeout), ("poll_interval", poll_interval)):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TaskManagerValidationError(f"{name} must be a number of seconds, got {value!r}")
@@ -500,14 +496,14 @@ def no_type_claim() -> TaskManagerUnsupportedError:
     )
 
 
-def cancel_task(state: ClientState, task_id: int) -> Op:
+def cancel_task(state: ClientState, task_id: int) -> Op[None]:
     _task_id(task_id)
     raise unsupported(
         "cancelling a task",
         "a pending task stays until it is claimed; have its handler check your own flag and "
         "complete it with success=False, or stop creating it",
     )
-    yield  # pragma: no cover  # a generator like every operation
+    yield Pause(0)  # pragma: no cover  # a generator like every operation
 
 
 def check_type_settings(settings: Mapping[str, Any]) -> None:

@@ -12,28 +12,52 @@ What is safe to retry depends on the operation:
 - ``complete`` and ``progress``: no reply, 429 and 5xx. A retried completion that finds the task
   no longer claimed is checked with a GET by the caller (``taskmanager._operations``).
 
+``send(config, call)`` is the retry loop itself, a pure generator like the operations that
+``yield from`` it: it yields the call once per attempt and a ``Pause`` between attempts, so each
+client's I/O is one attempt and one sleep.
+
 ``set_testing(True)`` turns every wait into a no-op, for test suites.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
-from typing import Literal
+from typing import TYPE_CHECKING
 
 from ._errors import (
+    TaskManagerAPIError,
     TaskManagerConnectionError,
     TaskManagerError,
     TaskManagerRateLimitError,
     TaskManagerServerError,
 )
+from ._protocol import Call, Op, Operation, Pause, Reply
 
-__all__ = ["Operation", "asleep", "parse_retry_after", "retry_delay", "set_testing", "should_retry", "sleep"]
+if TYPE_CHECKING:
+    from ._config import TaskManagerConfig
 
-Operation = Literal["read", "register", "create", "claim", "complete", "progress"]
+__all__ = [
+    "Operation",
+    "asleep",
+    "may_have_acted",
+    "parse_retry_after",
+    "retry_delay",
+    "send",
+    "set_testing",
+    "should_retry",
+    "sleep",
+]
+
+logger = logging.getLogger("taskmanager")
 
 # 500s that are answers, not hiccups: retrying cannot change them.
 _PERMANENT_500_PREFIXES = ("There is no active transaction", "Invalid select field")
+
+# 500s whose transaction was rolled back: the request had no effect, so a retry that then
+# finds the task proves nothing about who created it.
+_ROLLED_BACK = ("SQLSTATE[23000]", "SQLSTATE[40001]")
 
 _testing = False
 
@@ -66,6 +90,45 @@ def should_retry(op: Operation, error: TaskManagerError) -> bool:
             return error.status_code == 503
         return not error.message.startswith(_PERMANENT_500_PREFIXES)
     return False
+
+
+def may_have_acted(error: TaskManagerError) -> bool:
+    """Whether the failed attempt may have changed state on the server despite failing."""
+    if isinstance(error, TaskManagerConnectionError):
+        return error.request_sent
+    if isinstance(error, TaskManagerServerError):
+        return not (error.response_data and error.message.startswith(_ROLLED_BACK))
+    return False
+
+
+def send(config: TaskManagerConfig, call: Call) -> Op[Reply]:
+    """Send ``call`` until it succeeds, fails for good, or the attempts run out.
+
+    Each ``yield call`` is one attempt (the client answers with its Reply); between attempts it
+    yields the backoff ``Pause`` and logs one WARNING. The Reply returned is the last attempt's,
+    ``uncertain`` when any failed attempt may have acted on the server.
+    """
+    retries = config.retry_attempts
+    attempt = 0
+    uncertain = False
+    while True:
+        reply = yield call
+        error = reply.error
+        if error is None:
+            return reply._replace(uncertain=uncertain)
+        hint = error.retry_after if isinstance(error, TaskManagerAPIError) else None
+        if (
+            attempt >= retries
+            or not should_retry(call.op, error)
+            # A server asking for a longer pause than the config allows: the caller decides.
+            or (hint is not None and hint > config.retry_max_delay)
+        ):
+            return reply._replace(uncertain=uncertain)
+        uncertain = uncertain or may_have_acted(error)
+        attempt += 1
+        delay = retry_delay(attempt, hint, base=config.retry_backoff, cap=config.retry_max_delay)
+        logger.warning("%s; retry %d of %d in %.2f s", error, attempt, retries, delay)
+        yield Pause(delay)
 
 
 def retry_delay(

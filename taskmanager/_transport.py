@@ -96,7 +96,10 @@ def tls_verify(config: TaskManagerConfig) -> ssl.SSLContext | bool:
     return True
 
 
-def log_request(call: Call) -> float:
+def log_request(call: Call) -> float | None:
+    """Log a request at DEBUG; the time it started when the reply is to be logged too, else None."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return None
     # Headers are left out on purpose: they carry the key. The body is the caller's data.
     logger.debug("request %s %s params=%s json=%s", call.method, call.path, call.params, call.json)
     return time.perf_counter()

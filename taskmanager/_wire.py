@@ -22,14 +22,13 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import (
     TaskManagerConnectionError,
     TaskManagerError,
     TaskManagerNotFoundError,
     TaskManagerProtocolError,
-    TaskManagerServerError,
     TaskManagerTimeoutError,
     TaskManagerValidationError,
     make_status_error,
@@ -46,49 +45,21 @@ from ._models import (
     TaskSummary,
     TaskType,
 )
-from ._retry import Operation, parse_retry_after
+from ._protocol import Call, Operation, Reply
+from ._retry import parse_retry_after
 from ._shown import shown
+from ._transport import log_reply
 
 if TYPE_CHECKING:
     import httpx
 
     from ._policies import ClaimPolicy
 
-__all__ = ["Call", "Reply", "error_from_reply", "transport_error"]
+__all__ = ["Call", "Reply", "answer", "error_from_reply", "transport_error"]
 
 R = TypeVar("R")
 
 _NOTHING_TO_CLAIM = ("There is no active transaction", "No available tasks")
-# 500s whose transaction was rolled back: the request had no effect, so a retry that then
-# finds the task proves nothing about who created it.
-_ROLLED_BACK = ("SQLSTATE[23000]", "SQLSTATE[40001]")
-
-
-class Call(NamedTuple):
-    """One request: what ``httpx`` needs plus what retries and errors need to know."""
-
-    op: Operation
-    method: str
-    path: str
-    json: Any
-    params: dict[str, Any] | None
-
-
-class Reply(NamedTuple):
-    """The outcome of a call after retries: decoded data or the error to raise.
-
-    ``uncertain`` is True when an earlier attempt may have reached the server and acted
-    (its reply was lost), so a "found existing" answer may be this client's own doing.
-    """
-
-    data: Any
-    error: TaskManagerError | None
-    uncertain: bool = False
-
-    def unwrap(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.data
 
 
 _modules: dict[str, ModuleType] = {}
@@ -267,6 +238,18 @@ def decode_success(call: Call, response: httpx.Response) -> Any:
     return body["data"]
 
 
+def answer(call: Call, response: httpx.Response, started: float | None = None) -> Reply:
+    """What one attempt's HTTP response says: the success envelope's data, or the error.
+
+    ``started`` is what ``log_request`` returned: when it is a time, the reply is logged too.
+    """
+    if started is not None:
+        log_reply(call, response, started)
+    if response.status_code < 300:
+        return Reply(decode_success(call, response), None)
+    return Reply(None, error_from_reply(call, response.status_code, response.headers, response.content))
+
+
 def protocol_error(
     call: Call, status_code: int | None, why: str, response: httpx.Response | None = None
 ) -> TaskManagerProtocolError:
@@ -349,15 +332,6 @@ def transport_error(call: Call, exc: Exception) -> TaskManagerError:
             f"connection failed ({text})", request_sent=not never_sent, **kwargs
         )
     return TaskManagerProtocolError(f"the reply could not be read ({text})", **kwargs)
-
-
-def may_have_acted(error: TaskManagerError) -> bool:
-    """Whether the failed attempt may have changed state on the server despite failing."""
-    if isinstance(error, TaskManagerConnectionError):
-        return error.request_sent
-    if isinstance(error, TaskManagerServerError):
-        return not (error.response_data and error.message.startswith(_ROLLED_BACK))
-    return False
 
 
 def is_nothing_to_claim(error: TaskManagerError) -> bool:

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from taskmanager import (
+    TaskManagerConfig,
     TaskManagerConnectionError,
     TaskManagerError,
     TaskManagerProtocolError,
@@ -14,7 +15,16 @@ from taskmanager import (
     TaskManagerValidationError,
 )
 from taskmanager._errors import make_status_error
-from taskmanager._retry import Operation, parse_retry_after, retry_delay, set_testing, should_retry, sleep
+from taskmanager._protocol import RESUMED, Call, Pause, Reply
+from taskmanager._retry import (
+    Operation,
+    parse_retry_after,
+    retry_delay,
+    send,
+    set_testing,
+    should_retry,
+    sleep,
+)
 
 NEVER_SENT = TaskManagerConnectionError("refused", request_sent=False)
 DROPPED = TaskManagerConnectionError("reset", request_sent=True)
@@ -96,3 +106,44 @@ def test_set_testing_skips_sleep() -> None:
         assert time.monotonic() - started < 1
     finally:
         set_testing(False)
+
+
+def _drive(config: TaskManagerConfig, call: Call, replies: list[Reply]) -> tuple[list[object], Reply]:
+    """Run the retry loop with canned attempt replies; what it yielded, and what it returned."""
+    loop = send(config, call)
+    steps: list[object] = []
+    answers = iter(replies)
+    step = next(loop)
+    try:
+        while True:
+            steps.append(step)
+            step = loop.send(RESUMED if isinstance(step, Pause) else next(answers))
+    except StopIteration as stop:
+        return steps, stop.value
+
+
+CREATE = Call("create", "POST", "/tasks", {"type": "T", "params": {}}, None)
+LOST = TaskManagerTimeoutError("no reply in time", request_sent=True, method="POST", path="/tasks")
+
+
+def test_retry_loop_pauses_between_attempts_and_marks_uncertain() -> None:
+    """A lost reply, then success: call, pause, call; the success is uncertain."""
+    config = TaskManagerConfig(api_url="http://127.0.0.1:9/api", retry_attempts=3, retry_backoff=0.5)
+    steps, reply = _drive(config, CREATE, [Reply(None, LOST), Reply({"id": 1}, None)])
+    assert steps[0] is CREATE and steps[2] is CREATE
+    assert isinstance(steps[1], Pause) and 0.25 <= steps[1].seconds <= 0.5
+    assert reply == Reply({"id": 1}, None, uncertain=True)
+
+
+def test_retry_loop_stops_at_the_attempt_count_and_at_a_long_retry_after() -> None:
+    """Attempts end at retry_attempts; a Retry-After above retry_max_delay is not waited for."""
+    config = TaskManagerConfig(api_url="http://127.0.0.1:9/api", retry_attempts=2, retry_max_delay=5.0)
+    steps, reply = _drive(config, CREATE, [Reply(None, LOST)] * 3)
+    assert [type(step).__name__ for step in steps] == ["Call", "Pause", "Call", "Pause", "Call"]
+    assert reply.error is LOST and reply.uncertain
+    busy = make_status_error(429, "slow down", method="POST", path="/tasks", retry_after=60.0)
+    steps, reply = _drive(config, CREATE, [Reply(None, busy)])
+    assert steps == [CREATE] and reply.error is busy and not reply.uncertain
+    short = make_status_error(429, "slow down", method="POST", path="/tasks", retry_after=2.0)
+    steps, reply = _drive(config, CREATE, [Reply(None, short), Reply({"id": 2}, None)])
+    assert steps[1] == Pause(2.0) and reply.data == {"id": 2}
