@@ -26,9 +26,10 @@ def _iter(client: Any) -> Any:
     return list(client.iter_tasks())
 
 
-# One call of each public method, with arguments the client accepts.
+# One call of each public method that raises on failure, with arguments the client accepts.
+# (health_check answers every failure with an unhealthy Health instead: see HEALTH.)
+HEALTH: Callable[[Any], Any] = lambda c: c.health_check()  # noqa: E731
 OPS: dict[str, Callable[[Any], Any]] = {
-    "health_check": lambda c: c.health_check(),
     "register_task_type": lambda c: c.register_task_type("T", "1", {"type": "object"}),
     "get_task_type": lambda c: c.get_task_type("T"),
     "list_task_types": lambda c: c.list_task_types(),

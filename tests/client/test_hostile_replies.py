@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from taskmanager import (
+    Health,
     Task,
     TaskManagerError,
     TaskManagerProtocolError,
@@ -16,7 +17,7 @@ from taskmanager import (
     TaskManagerValidationError,
 )
 
-from ._hostile_ops import KEY, KINDS, OPS, Recorder, run
+from ._hostile_ops import HEALTH, KEY, KINDS, OPS, Recorder, run
 
 DEEP_LIST = b"[" * 50000 + b"]" * 50000
 DEEP_OBJECT = b'{"a":' * 50000 + b"1" + b"}" * 50000
@@ -84,6 +85,22 @@ def test_unwritable_success_reply_is_a_protocol_error(kind: str, op: str, body: 
     assert caught.value.status_code == 200
     assert len(str(caught.value)) < 600
     assert KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("status", [200, 429, 500])
+@pytest.mark.parametrize("body", sorted(_UNWRITABLE))
+def test_unwritable_reply_makes_health_unhealthy(kind: str, status: int, body: str) -> None:
+    """health_check answers a reply no server writes with an unhealthy Health or a typed error."""
+    try:
+        health = run(kind, HEALTH, Recorder(status, _UNWRITABLE[body]))
+    except TaskManagerProtocolError as exc:
+        # A 2xx body that cannot be decoded is raised by the runner, before health_check sees it.
+        assert exc.status_code == status == 200
+        return
+    assert isinstance(health, Health)
+    assert not health.ok
+    assert health.reason
 
 
 @pytest.mark.parametrize("kind", KINDS)
