@@ -13,6 +13,7 @@ from . import _wire
 from ._async_pool import LoopPool
 from ._config import TaskManagerConfig
 from ._errors import TaskManagerValidationError
+from ._http_pool import new_pool
 from ._models import (
     ClaimedTask,
     CompletionOutcome,
@@ -32,7 +33,6 @@ from ._transport import (
     closed_client_error,
     log_request,
     resolve_config,
-    tls_verify,
     warn_if_plain_http,
 )
 
@@ -89,13 +89,7 @@ class AsyncTaskManagerClient:
         self._headers = None
 
         def build() -> httpx.AsyncClient:
-            return httpx.AsyncClient(
-                headers=headers,
-                timeout=httpx.Timeout(self._config.timeout),
-                transport=transport,
-                verify=tls_verify(self._config),
-                follow_redirects=False,
-            )
+            return new_pool(httpx.AsyncClient, self._config, headers, transport)
 
         if transport is None or isinstance(transport, httpx.MockTransport):
             self._pool = LoopPool(build)  # one pool per event loop, built by its first call

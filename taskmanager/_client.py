@@ -12,6 +12,7 @@ from . import _operations as ops
 from . import _wire
 from ._config import TaskManagerConfig
 from ._errors import TaskManagerValidationError
+from ._http_pool import new_pool
 from ._models import (
     ClaimedTask,
     CompletionOutcome,
@@ -31,7 +32,6 @@ from ._transport import (
     closed_client_error,
     log_request,
     resolve_config,
-    tls_verify,
     warn_if_plain_http,
 )
 
@@ -76,13 +76,7 @@ class TaskManagerClient:
             self._owns_http = False
             self._headers: dict[str, str] | None = headers
         else:
-            self._http = httpx.Client(
-                headers=headers,
-                timeout=httpx.Timeout(self._config.timeout),
-                transport=transport,
-                verify=tls_verify(self._config),
-                follow_redirects=False,
-            )
+            self._http = new_pool(httpx.Client, self._config, headers, transport)
             self._owns_http = True
             self._headers = None
 

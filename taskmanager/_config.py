@@ -15,6 +15,8 @@ __all__ = ["DEFAULT_API_URL", "TaskManagerConfig"]
 DEFAULT_API_URL = "https://api.prismq.nomoos.cz/api"
 _ENV_URL = "TASKMANAGER_API_URL"
 _ENV_KEY = "TASKMANAGER_API_KEY"
+_ENV_HTTP_BACKEND = "TASKMANAGER_HTTP_BACKEND"
+HTTP_BACKENDS = ("httpx", "aiohttp")
 
 
 def _to_tzinfo(value: dt.tzinfo | str) -> dt.tzinfo:
@@ -71,6 +73,13 @@ def _retry_max_delay(value: object) -> float:
     return _number("retry_max_delay", value)
 
 
+def _check_http_backend(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in HTTP_BACKENDS:
+        raise TaskManagerValidationError(
+            f"http_backend must be one of {', '.join(map(repr, HTTP_BACKENDS))}, got {value!r}"
+        )
+
+
 def _check_positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not value > 0:
         raise TaskManagerValidationError(f"{attribute.name} must be positive, got {value!r}")
@@ -93,7 +102,9 @@ class TaskManagerConfig:
     or an IANA name; UTC by default). ``worker_id`` is the default worker id for claims (host and
     process id when not given). ``retry_backoff`` and ``retry_max_delay`` shape the backoff; a
     Retry-After longer than ``retry_max_delay`` is not waited for: the error is raised at once
-    with its ``retry_after``.
+    with its ``retry_after``. ``http_backend`` is the async client's connection pool: ``"httpx"``
+    (httpx's own, the default) or ``"aiohttp"`` (httpx on aiohttp's pool, from the
+    ``taskmanager[aiohttp]`` extra; asyncio only); the sync client always uses httpx's.
 
     Example::
 
@@ -110,15 +121,19 @@ class TaskManagerConfig:
     worker_id: str | None = None
     retry_backoff: float = attrs.field(default=0.5, converter=_retry_backoff, validator=_check_positive)
     retry_max_delay: float = attrs.field(default=30.0, converter=_retry_max_delay, validator=_check_positive)
+    http_backend: str = attrs.field(default="httpx", validator=_check_http_backend)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> TaskManagerConfig:
-        """Read ``TASKMANAGER_API_URL`` and ``TASKMANAGER_API_KEY``; keyword overrides win."""
+        """Read ``TASKMANAGER_API_URL``, ``TASKMANAGER_API_KEY`` and ``TASKMANAGER_HTTP_BACKEND``;
+        keyword overrides win."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         if env.get(_ENV_URL):
             values["api_url"] = env[_ENV_URL]
         if env.get(_ENV_KEY):
             values["api_key"] = env[_ENV_KEY]
+        if env.get(_ENV_HTTP_BACKEND):
+            values["http_backend"] = env[_ENV_HTTP_BACKEND]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]  # values are checked by the converters/validators
