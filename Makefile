@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SPEC_URL ?= https://api.prismq.nomoos.cz/api/openapi.json
 
 .DEFAULT_GOAL := demo
-.PHONY: demo test install dev spec generate check-generated record bench lint typecheck clean
+.PHONY: demo test test-aiohttp install dev spec generate check-generated record bench lint typecheck clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ demo: install
 
 test: dev
 	$(BIN)/python -m pytest
+
+# The async client's tests again, every async client on httpx-over-aiohttp (http_backend="aiohttp");
+# test_transport_choices reads httpx's own pool internals (test_async_transports checks aiohttp's).
+test-aiohttp: dev
+	$(BIN)/python -m pytest -q --http-backend=aiohttp tests/client tests/worker tests/faults \
+		--deselect tests/client/test_async_client.py::test_transport_choices
 
 # Download the published API description ("the API changed" story: make spec generate).
 spec: dev

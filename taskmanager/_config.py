@@ -10,7 +10,7 @@ import attrs
 
 from ._errors import TaskManagerValidationError
 
-__all__ = ["DEFAULT_API_URL", "TaskManagerConfig"]
+__all__ = ["AIOHTTP_MISSING", "DEFAULT_API_URL", "HTTP_BACKENDS", "TaskManagerConfig"]
 
 DEFAULT_API_URL = "https://api.prismq.nomoos.cz/api"
 _ENV_URL = "TASKMANAGER_API_URL"
@@ -73,11 +73,19 @@ def _retry_max_delay(value: object) -> float:
     return _number("retry_max_delay", value)
 
 
+AIOHTTP_MISSING = "http_backend='aiohttp' needs the aiohttp extra: pip install 'taskmanager[aiohttp]'"
+
+
 def _check_http_backend(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if value not in HTTP_BACKENDS:
         raise TaskManagerValidationError(
             f"http_backend must be one of {', '.join(map(repr, HTTP_BACKENDS))}, got {value!r}"
         )
+    if value == "aiohttp":
+        import importlib.util  # here: only this choice needs it
+
+        if importlib.util.find_spec("httpx_aiohttp") is None:  # refused now, not at the first call
+            raise TaskManagerValidationError(AIOHTTP_MISSING)
 
 
 def _check_positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import httpx
 
-from ._config import TaskManagerConfig
+from ._config import AIOHTTP_MISSING, TaskManagerConfig
 from ._errors import TaskManagerValidationError
 from ._transport import tls_verify
 
@@ -34,9 +34,7 @@ def new_pool(
         try:
             from ._aiohttp import AiohttpPool
         except ImportError as err:
-            raise TaskManagerValidationError(
-                f"http_backend='aiohttp' needs the aiohttp extra: pip install 'taskmanager[aiohttp]' ({err})"
-            ) from None
+            raise TaskManagerValidationError(f"{AIOHTTP_MISSING} ({err})") from None
         pool: httpx.Client | httpx.AsyncClient = AiohttpPool(
             headers=headers, timeout=timeout, verify=verify, follow_redirects=False
         )

@@ -31,12 +31,14 @@ from taskmanager import (
     TaskStatus,
     Worker,
 )
+from taskmanager._http_pool import new_pool
 from taskmanager._worker import AsyncWorkerTask
 from taskmanager.server import LocalServer
 
 pytest.importorskip("httpx_aiohttp")
 
 BACKENDS = ("httpx", "aiohttp")
+CHOOSES_HTTP_BACKEND = True  # --http-backend leaves these tests alone
 KEY = "transport-test-key"
 T = "Transport.Test"
 SCHEMA = {"type": "object"}
@@ -268,10 +270,12 @@ def test_one_client_serves_asyncio_run_in_turn(server: LocalServer, backend: str
     """Each asyncio.run() gets a fresh pool of the same kind; the old one's sockets are closed
     (an unclosed aiohttp session or socket warns when collected, and warnings are errors here)."""
     client = client_for(server.url, backend)
-    kinds = []
-    for _ in range(3):
-        assert asyncio.run(client.health_check()).ok
-        kinds.append(type(client._http))
+
+    async def check() -> type:
+        assert (await client.health_check()).ok
+        return type(client._pool.current)
+
+    kinds = [asyncio.run(check()) for _ in range(3)]
     asyncio.run(client.aclose())
     gc.collect()
     assert len(set(kinds)) == 1
@@ -299,20 +303,41 @@ def test_the_async_worker_on_either_backend(server: LocalServer, backend: str) -
 def test_the_backend_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     """httpx unless asked; asked by config or environment; a transport passed in wins."""
     url = "http://127.0.0.1:9/api"
+
+    def pool(config: TaskManagerConfig, transport: httpx.AsyncBaseTransport | None = None) -> Any:
+        return new_pool(httpx.AsyncClient, config, {}, transport)
+
     assert TaskManagerConfig().http_backend == "httpx"
-    assert type(AsyncTaskManagerClient(api_url=url)._http) is httpx.AsyncClient
+    assert type(pool(TaskManagerConfig(api_url=url))) is httpx.AsyncClient
     assert TaskManagerConfig.from_env({"TASKMANAGER_HTTP_BACKEND": "aiohttp"}).http_backend == "aiohttp"
     monkeypatch.setenv("TASKMANAGER_HTTP_BACKEND", "aiohttp")
-    assert type(AsyncTaskManagerClient(api_url=url)._http) is not httpx.AsyncClient
+    assert AsyncTaskManagerClient(api_url=url).config.http_backend == "aiohttp"
+    assert type(pool(TaskManagerConfig.from_env(api_url=url))) is not httpx.AsyncClient
     mock = httpx.MockTransport(lambda request: httpx.Response(204))
-    assert AsyncTaskManagerClient(api_url=url, transport=mock)._http._transport is mock
+    assert pool(TaskManagerConfig(api_url=url, http_backend="aiohttp"), mock)._transport is mock
     with pytest.raises(TaskManagerValidationError, match="http_backend"):
         TaskManagerConfig(http_backend="curl")
 
 
 def test_without_the_extra_the_choice_is_refused_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused when the config is made, before any call; httpx is unaffected."""
     monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)  # as if not installed
-    monkeypatch.delitem(sys.modules, "taskmanager._aiohttp", raising=False)
     with pytest.raises(TaskManagerValidationError, match=r"taskmanager\[aiohttp\]"):
         client_for("http://127.0.0.1:9/api", "aiohttp")
-    assert type(client_for("http://127.0.0.1:9/api", "httpx")._http) is httpx.AsyncClient
+    assert client_for("http://127.0.0.1:9/api", "httpx").config.http_backend == "httpx"
+
+
+def test_tls_settings_are_the_same_on_aiohttp() -> None:
+    """A loopback plain-HTTP pool gets the context that trusts no CA; https keeps full verification."""
+    import ssl
+
+    def context(url: str) -> ssl.SSLContext:
+        pool: Any = new_pool(
+            httpx.AsyncClient, TaskManagerConfig(api_url=url, http_backend="aiohttp"), {}, None
+        )
+        return pool._transport.ssl_context  # type: ignore[no-any-return]
+
+    loopback, remote = context("http://127.0.0.1:9/api"), context("https://x.example/api")
+    assert loopback.verify_mode == ssl.CERT_REQUIRED and loopback.check_hostname
+    assert loopback.cert_store_stats()["x509_ca"] == 0
+    assert remote.verify_mode == ssl.CERT_REQUIRED and remote.cert_store_stats()["x509_ca"] > 0
