@@ -42,6 +42,7 @@ JSON = "application/json"
 HTML = "text/html; charset=UTF-8"
 _PUBLIC_PATHS = ("/health", "/openapi.json")
 _UNAUTHORIZED = "Invalid or missing API key. Include X-API-Key header with your request."
+_TOO_LARGE = "Request body exceeds the maximum allowed size."
 _PHP_TRIM = " \t\n\r\0\x0b"
 _INT64_MAX = 2**63 - 1
 
@@ -162,18 +163,38 @@ class App:
         body = encode({"error": "Unauthorized", "message": _UNAUTHORIZED, "timestamp": stamp})
         return Response(401, (body or "").encode(), HTML)
 
+    def too_large(self) -> Response:
+        """413 for a body over the size limit, shaped like the real server's 401 (inferred message)."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(self.store.now()))
+        body = encode({"error": "Request Too Large", "message": _TOO_LARGE, "timestamp": stamp})
+        return Response(413, (body or "").encode(), HTML)
+
     # -- entry point --------------------------------------------------------------------------
+
+    @staticmethod
+    def _split(target: str) -> tuple[str, str]:
+        raw_path, _, query = target.partition("?")
+        return raw_path.partition("#")[0].replace("/api", "").rstrip("/") or "/", query
+
+    def precheck(self, method: str, target: str, headers: Mapping[str, str]) -> Response | None:
+        """The refusal a request gets from its head alone (a missing or wrong key), or None."""
+        if method == "OPTIONS":
+            return None
+        path, _ = self._split(target)
+        if path not in _PUBLIC_PATHS:
+            given = headers.get("x-api-key")
+            if given is None or not hmac.compare_digest(given.encode("latin-1"), self._key):
+                return self._unauthorized()
+        return None
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Response:
         """Answer one request. ``headers`` has lower-case names."""
         if method == "OPTIONS":
             return Response(200, b"", HTML)
-        raw_path, _, query = target.partition("?")
-        path = raw_path.partition("#")[0].replace("/api", "").rstrip("/") or "/"
-        if path not in _PUBLIC_PATHS:
-            given = headers.get("x-api-key")
-            if given is None or not hmac.compare_digest(given.encode("latin-1"), self._key):
-                return self._unauthorized()
+        refusal = self.precheck(method, target, headers)
+        if refusal is not None:
+            return refusal
+        path, query = self._split(target)
         try:
             return self._route(method, path, query, body)
         except _Fail as fail:

@@ -1,8 +1,13 @@
-"""A small HTTP/1.1 server (keep-alive, one thread per connection) in front of ``App``.
+"""A small, strict HTTP/1.1 server (keep-alive, one thread per connection) in front of ``App``.
 
-``http.server`` would do, but its header parsing (the email package) and its separate writes for
-headers and body cost more than the whole request handling; this reads the request line and
-headers directly and writes each response with a single ``sendall``.
+``http.server`` would do, but its header parsing (the email package) is lenient and costs more
+than the whole request handling; this reads the request line and headers directly, refuses what
+RFC 9112 says to refuse, and writes each response with a single ``sendall``.
+
+A request is judged on its head before a byte of its body is read: a missing or wrong key is
+answered 401, a declared body over the limit 413, and only then is ``100 Continue`` sent. Every
+read has a deadline, so a client that sends slowly cannot hold a thread for long, and the limits
+below bound the connections and the bytes held in memory at once.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import logging
+import re
 import socket
 import socketserver
 import threading
@@ -17,15 +23,36 @@ import time
 from http import HTTPStatus
 from typing import Any
 
-from ._app import App
+from ._app import App, Response
 
-__all__ = ["HTTPServer"]
+__all__ = ["LIMITS", "HTTPServer"]
 
 logger = logging.getLogger("taskmanager.server")
 
-_MAX_LINE = 65536
-_MAX_HEADERS = 100
-_MAX_BODY = 64 * 1024 * 1024
+MAX_CONNECTIONS = 128  # open connections; past it an idle one is closed, else 503
+MAX_BODY = 16 * 1024 * 1024  # bytes of one request body (413 past it)
+MAX_BUFFERED = 64 * 1024 * 1024  # bytes of request bodies held at once, all connections (503)
+MAX_LINE = 8192  # bytes of the request line or of one header line (414 / 431)
+MAX_HEAD = 65536  # bytes of the request line and all headers (431)
+MAX_HEADERS = 100  # header lines (431)
+HEAD_TIMEOUT = 10.0  # seconds to receive a whole request head once its first byte came
+BODY_TIMEOUT = 60.0  # seconds to receive a whole body
+IDLE_TIMEOUT = 60.0  # seconds a kept-alive connection may wait for its next request
+SEND_TIMEOUT = 30.0  # seconds to hand a response to a client that does not read
+_LINGER = (2.0, 1024 * 1024)  # after an early refusal: discard at most this long / this much
+
+LIMITS = {
+    "connections": MAX_CONNECTIONS,
+    "body bytes": MAX_BODY,
+    "buffered body bytes": MAX_BUFFERED,
+    "request or header line bytes": MAX_LINE,
+    "head bytes": MAX_HEAD,
+    "headers": MAX_HEADERS,
+    "head seconds": HEAD_TIMEOUT,
+    "body seconds": BODY_TIMEOUT,
+    "idle keep-alive seconds": IDLE_TIMEOUT,
+}
+
 # Headers the real server sends with every reply (no X-Powered-By: that is PHP's own).
 _FIXED_HEADERS = (
     b"Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n"
@@ -34,10 +61,27 @@ _FIXED_HEADERS = (
     b"Access-Control-Allow-Headers: Content-Type, Authorization, X-API-Key\r\n"
 )
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TARGET = re.compile(rb"[!-~]+")  # visible ASCII only: raw bytes >= 0x80 are not a valid target
+_FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,8}")
+_VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
+# Names that must appear once: a second X-API-Key must never authenticate.
+_SINGLE = ("x-api-key", "host", "content-type")
 
 
-class _BadRequest(Exception):
-    pass
+class _Refuse(Exception):
+    """Answer ``status`` and close the connection."""
+
+    def __init__(self, status: int, headers: bytes = b"") -> None:
+        super().__init__(status)
+        self.status = status
+        self.headers = headers
+
+
+class _Gone(Exception):
+    """The client went away, or ran out of time: nothing to answer."""
 
 
 class _DateCache:
@@ -62,96 +106,256 @@ def _status_line(status: int) -> bytes:
     return f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n".encode()
 
 
-class _Handler(socketserver.StreamRequestHandler):
-    disable_nagle_algorithm = True
-    rbufsize = 65536
-    timeout = 120  # seconds a kept-alive connection may sit idle before its thread lets go
+class _Budget:
+    """Bytes of request bodies held in memory, across all connections."""
+
+    def __init__(self, total: int) -> None:
+        self._free = total
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bool:
+        with self._lock:
+            if size > self._free:
+                return False
+            self._free -= size
+            return True
+
+    def give(self, size: int) -> None:
+        with self._lock:
+            self._free += size
+
+
+class _Reader:
+    """Buffered reads from a socket, each bounded by a deadline."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = bytearray()
+
+    def _fill(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Gone("timed out")
+        self._sock.settimeout(remaining)
+        try:
+            data = self._sock.recv(65536)
+        except (TimeoutError, OSError) as err:
+            raise _Gone(str(err)) from None
+        if not data:
+            raise _Gone("closed")
+        self._buffer += data
+
+    def wait_for_data(self, deadline: float) -> bool:
+        """Whether a byte of a next request arrived before the deadline (False: closed/idle)."""
+        if self._buffer:
+            return True
+        try:
+            self._fill(deadline)
+        except _Gone:
+            return False
+        return True
+
+    def line(self, limit: int, deadline: float, too_long: int) -> bytes:
+        """One line without its line end (CRLF, or a bare LF as RFC 9112 allows)."""
+        start = 0
+        while True:
+            end = self._buffer.find(b"\n", start)
+            if end >= 0:
+                if end > limit:
+                    raise _Refuse(too_long)
+                line = bytes(self._buffer[:end])
+                del self._buffer[: end + 1]
+                return line[:-1] if line.endswith(b"\r") else line
+            if len(self._buffer) > limit:
+                raise _Refuse(too_long)
+            start = len(self._buffer)
+            self._fill(deadline)
+
+    def exact(self, size: int, deadline: float) -> bytes:
+        while len(self._buffer) < size:
+            self._fill(deadline)
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+
+class _Request:
+    __slots__ = ("body_size", "chunked", "headers", "keep_alive", "method", "target")
+
+    def __init__(self) -> None:
+        self.method = ""
+        self.target = ""
+        self.headers: dict[str, str] = {}
+        self.keep_alive = True
+        self.chunked = False
+        self.body_size = 0
+
+
+def _parse_head(reader: _Reader, deadline: float) -> _Request:
+    """Read and check a request head (RFC 9112 sections 3 and 5); raise _Refuse on any fault."""
+    line = reader.line(MAX_LINE, deadline, 414)
+    used = len(line)
+    while not line:  # RFC 9112 2.2: ignore at least one empty line before a request
+        line = reader.line(MAX_LINE, deadline, 414)
+        used += len(line) + 2
+        if used > MAX_HEAD:
+            raise _Refuse(400)
+    parts = line.split(b" ")
+    if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not _TARGET.fullmatch(parts[1]):
+        raise _Refuse(400)
+    if parts[2] not in _VERSIONS:
+        raise _Refuse(400)
+    request = _Request()
+    request.method = parts[0].decode("ascii")
+    request.target = parts[1].decode("ascii")
+    version = parts[2]
+    headers = request.headers
+    count = 0
+    while True:
+        header = reader.line(MAX_LINE, deadline, 431)
+        if not header:
+            break
+        count += 1
+        used += len(header) + 2
+        if count > MAX_HEADERS or used > MAX_HEAD:
+            raise _Refuse(431)
+        name, sep, value = header.partition(b":")
+        # No space before the colon, no obs-fold (a line starting with whitespace): RFC 9112 5.
+        if not sep or not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(value):
+            raise _Refuse(400)
+        key = name.decode("ascii").lower()
+        text = value.strip(b" \t").decode("latin-1")
+        if key in headers:
+            if key in _SINGLE:
+                raise _Refuse(400)
+            if key == "content-length":
+                if headers[key] != text:
+                    raise _Refuse(400)
+                continue
+            headers[key] = f"{headers[key]}, {text}"
+        else:
+            headers[key] = text
+    if version == b"HTTP/1.1" and "host" not in headers:
+        raise _Refuse(400)  # RFC 9112 3.2
+    connection = headers.get("connection", "").lower()
+    if version == b"HTTP/1.1":
+        request.keep_alive = "close" not in connection
+    else:
+        request.keep_alive = "keep-alive" in connection
+    coding = headers.get("transfer-encoding")
+    length = headers.get("content-length")
+    if coding is not None:
+        if length is not None or version != b"HTTP/1.1":
+            raise _Refuse(400)  # RFC 9112 6.1: both framings at once, or chunked on HTTP/1.0
+        if coding.lower() != "chunked":
+            raise _Refuse(501)
+        request.chunked = True
+    elif length is not None:
+        if not _DIGITS.fullmatch(length):
+            raise _Refuse(400)  # RFC 9110 8.6: 1*DIGIT, nothing else (no sign, "_" or spaces)
+        request.body_size = int(length)
+    return request
+
+
+class _Handler(socketserver.BaseRequestHandler):
     server: HTTPServer
+    request: socket.socket
 
     def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = _Reader(self.request)
 
     def handle(self) -> None:
         try:
             while self._one_request():
                 pass
-        except (ConnectionError, TimeoutError, OSError):
-            return  # the client went away; nothing to answer
-
-    def _read_body(self, headers: dict[str, str]) -> bytes:
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                size_line = self.rfile.readline(_MAX_LINE)
-                try:
-                    size = int(size_line.split(b";")[0].strip(), 16)
-                except ValueError:
-                    raise _BadRequest from None
-                if size == 0:
-                    while self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > _MAX_BODY:
-                    raise _BadRequest
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(_MAX_LINE)
-        length_text = headers.get("content-length")
-        if not length_text:
-            return b""
-        try:
-            length = int(length_text)
-        except ValueError:
-            raise _BadRequest from None
-        if length < 0 or length > _MAX_BODY:
-            raise _BadRequest
-        body = self.rfile.read(length)
-        if len(body) != length:
-            raise ConnectionError("truncated body")
-        return body
+        except _Gone:
+            return
+        except _Refuse as refusal:
+            if refusal.status == 413:
+                with contextlib.suppress(_Gone):
+                    self._send("POST", self.server.app.too_large(), keep_alive=False)
+            else:
+                self._send_plain(refusal.status, refusal.headers)
+            self._linger()
 
     def _one_request(self) -> bool:
-        line = self.rfile.readline(_MAX_LINE)
-        while line in (b"\r\n", b"\n"):
-            line = self.rfile.readline(_MAX_LINE)
-        if not line:
+        server = self.server
+        server.mark(self.request, idle=True)
+        if not self.reader.wait_for_data(time.monotonic() + IDLE_TIMEOUT):
             return False
-        parts = line.split()
-        if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
-            self._send_raw(400, b"", b"text/plain", close=True)
-            return False
-        method, target, version = (p.decode("latin-1") for p in parts)
-        headers: dict[str, str] = {}
-        for _ in range(_MAX_HEADERS + 1):
-            header = self.rfile.readline(_MAX_LINE)
-            if header in (b"\r\n", b"\n", b""):
-                break
-            name, sep, value = header.partition(b":")
-            if not sep:
-                self._send_raw(400, b"", b"text/plain", close=True)
+        server.mark(self.request, idle=False)
+        request = _parse_head(self.reader, time.monotonic() + HEAD_TIMEOUT)
+        refusal = server.app.precheck(request.method, request.target, request.headers)
+        if refusal is None and request.body_size > MAX_BODY:
+            refusal = server.app.too_large()
+        if refusal is not None:
+            has_body = request.chunked or request.body_size > 0
+            self._send(request.method, refusal, keep_alive=request.keep_alive and not has_body)
+            if has_body:
+                self._linger()
                 return False
-            headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
-        else:
-            self._send_raw(431, b"", b"text/plain", close=True)
-            return False
-        connection = headers.get("connection", "").lower()
-        keep_alive = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
-        if headers.get("expect", "").lower() == "100-continue":
-            self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            return request.keep_alive
+        body = self._read_body(request)
         try:
-            body = self._read_body(headers)
-        except _BadRequest:
-            self._send_raw(400, b"", b"text/plain", close=True)
-            return False
-        response = self.server.app.handle(method, target, headers, body)
+            response = server.app.handle(request.method, request.target, request.headers, body)
+        finally:
+            server.budget.give(len(body))
+        self._send(request.method, response, keep_alive=request.keep_alive)
+        return request.keep_alive
+
+    def _read_body(self, request: _Request) -> bytes:
+        """The body, taken from the shared budget (the caller gives it back)."""
+        expects = request.headers.get("expect", "").lower() == "100-continue"
+        if not request.chunked:
+            if request.body_size == 0:
+                return b""
+            if not self.server.budget.take(request.body_size):
+                raise _Refuse(503, b"Retry-After: 1\r\n")
+            try:
+                if expects:
+                    self._sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                return self.reader.exact(request.body_size, time.monotonic() + BODY_TIMEOUT)
+            except BaseException:
+                self.server.budget.give(request.body_size)
+                raise
+        if expects:
+            self._sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        deadline = time.monotonic() + BODY_TIMEOUT
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            while True:
+                size_line = self.reader.line(MAX_LINE, deadline, 400)
+                size_text = size_line.split(b";", 1)[0].rstrip(b" \t")
+                if not _HEX.fullmatch(size_text):
+                    raise _Refuse(400)  # RFC 9112 7.1: 1*HEXDIG, so no sign, "0x" or spaces
+                size = int(size_text, 16)
+                if size == 0:
+                    for _ in range(MAX_HEADERS + 1):  # trailer fields, ignored
+                        if not self.reader.line(MAX_LINE, deadline, 431):
+                            return b"".join(chunks)
+                    raise _Refuse(431)
+                if total + size > MAX_BODY:
+                    raise _Refuse(413)
+                if not self.server.budget.take(size):
+                    raise _Refuse(503, b"Retry-After: 1\r\n")
+                total += size
+                chunks.append(self.reader.exact(size, deadline))
+                if self.reader.line(2, deadline, 400):
+                    raise _Refuse(400)  # chunk data must end with CRLF
+        except BaseException:
+            self.server.budget.give(total)
+            raise
+
+    def _sendall(self, data: bytes) -> None:
+        self.request.settimeout(SEND_TIMEOUT)
+        try:
+            self.request.sendall(data)
+        except OSError as err:
+            raise _Gone(str(err)) from None
+
+    def _send(self, method: str, response: Response, *, keep_alive: bool) -> None:
         payload = b"" if method == "HEAD" else response.body
         head = b"".join(
             (
@@ -168,23 +372,39 @@ class _Handler(socketserver.StreamRequestHandler):
                 b"\r\n",
             )
         )
-        self.connection.sendall(head + payload)
-        return keep_alive
+        self._sendall(head + payload)
 
-    def _send_raw(self, status: int, body: bytes, content_type: bytes, *, close: bool) -> None:
-        self.connection.sendall(
-            _status_line(status)
-            + b"Content-Type: "
-            + content_type
-            + f"\r\nContent-Length: {len(body)}\r\n".encode()
-            + (b"Connection: close\r\n" if close else b"")
-            + b"\r\n"
-            + body
-        )
+    def _send_plain(self, status: int, extra: bytes = b"") -> None:
+        with contextlib.suppress(_Gone):
+            self._sendall(
+                _status_line(status)
+                + b"Date: "
+                + _DATE.get()
+                + b"\r\nContent-Type: text/plain\r\nContent-Length: 0\r\nConnection: close\r\n"
+                + extra
+                + b"\r\n"
+            )
+
+    def _linger(self) -> None:
+        """Close after an early answer without a reset: stop sending, discard what still comes."""
+        sock = self.request
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _LINGER[0]
+            discarded = 0
+            while discarded < _LINGER[1]:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                sock.settimeout(remaining)
+                data = sock.recv(65536)
+                if not data:
+                    break
+                discarded += len(data)
 
 
 class HTTPServer(socketserver.ThreadingTCPServer):
-    """Threaded HTTP/1.1 server; ``close()`` also ends idle keep-alive connections."""
+    """Threaded HTTP/1.1 server with bounded connections; ``close()`` ends idle ones too."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -195,19 +415,43 @@ class HTTPServer(socketserver.ThreadingTCPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.app = app
-        self._connections: set[socket.socket] = set()
+        self.budget = _Budget(MAX_BUFFERED)
+        # Open connections -> monotonic time they became idle (None while a request is served).
+        self._connections: dict[socket.socket, float | None] = {}
         self._connections_lock = threading.Lock()
         self._closing = False
         super().__init__(address, _Handler)
 
-    def track(self, connection: Any, *, add: bool) -> None:
+    def mark(self, connection: socket.socket, *, idle: bool) -> None:
         with self._connections_lock:
-            if not add:
-                self._connections.discard(connection)
-            elif self._closing:
-                _drop(connection)
-            else:
-                self._connections.add(connection)
+            if connection in self._connections:
+                self._connections[connection] = time.monotonic() if idle else None
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Admit a connection while under the cap, closing the longest-idle one to make room."""
+        victim: socket.socket | None = None
+        with self._connections_lock:
+            if self._closing:
+                return False
+            if len(self._connections) >= MAX_CONNECTIONS:
+                idle = [(since, sock) for sock, since in self._connections.items() if since is not None]
+                if not idle:
+                    _refuse_busy(request)  # a few bytes: they fit the socket's send buffer
+                    return False
+                victim = min(idle, key=lambda item: item[0])[1]
+                del self._connections[victim]
+            self._connections[request] = None
+        if victim is not None:
+            _drop(victim)
+        return True
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.pop(request, None)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.exception("unexpected error on a connection from %s", client_address)
 
     def close(self) -> None:
         """Drop open connections, wait for their threads and close the socket.
@@ -220,6 +464,15 @@ class HTTPServer(socketserver.ThreadingTCPServer):
         for connection in connections:
             _drop(connection)
         self.server_close()
+
+
+def _refuse_busy(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.settimeout(0.5)
+        sock.sendall(
+            _status_line(503)
+            + b"Content-Type: text/plain\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        )
 
 
 def _drop(connection: socket.socket) -> None:

@@ -1,0 +1,303 @@
+"""The HTTP layer of the local server: strict parsing, early refusals and bounded resources."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from taskmanager.server import LocalServer, _http
+
+from .conftest import API_KEY
+
+
+def _connect(server: LocalServer) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _read_reply(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    """Bytes until the end of the first response head (or EOF), within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while b"\r\n\r\n" not in data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"no reply within {timeout} s: {data!r}")
+        sock.settimeout(remaining)
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _status(reply: bytes) -> int:
+    return int(reply.split(b" ", 2)[1])
+
+
+def _exchange(server: LocalServer, request: bytes) -> int:
+    with _connect(server) as sock:
+        sock.sendall(request)
+        return _status(_read_reply(sock))
+
+
+def _head(method: str, path: str, *headers: str, version: str = "HTTP/1.1") -> bytes:
+    lines = [f"{method} {path} {version}", "Host: 127.0.0.1", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _closed_within(sock: socket.socket, timeout: float) -> bool:
+    """Whether the server closes the connection (EOF or reset) within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            if not sock.recv(65536):
+                return True
+        except TimeoutError:
+            return False
+        except OSError:
+            return True
+    return False
+
+
+KEY = f"X-API-Key: {API_KEY}"
+
+
+def _wait_for_connections(server: LocalServer, done: Callable[[list[float | None]], bool]) -> None:
+    """Poll (bounded) until the server's open connections (idle since / None if busy) fit ``done``."""
+    http_server = server._server
+    assert http_server is not None
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with http_server._connections_lock:
+            states = list(http_server._connections.values())
+        if done(states):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"connections never reached the expected state: {states}")
+
+
+# -- judged on the head, before the body -------------------------------------------------------
+
+
+@pytest.mark.parametrize("expect", [True, False])
+def test_wrong_key_is_answered_before_the_body(server: LocalServer, expect: bool) -> None:
+    """401 comes at once for a 64 MB declared body, without 100 Continue and without the body."""
+    headers = ["Content-Type: application/json", "Content-Length: 67108864"]
+    if expect:
+        headers.append("Expect: 100-continue")
+    with _connect(server) as sock:
+        sock.sendall(_head("POST", "/api/tasks", "X-API-Key: wrong", *headers))
+        reply = _read_reply(sock)
+        assert reply.startswith(b"HTTP/1.1 401 "), reply
+        assert b"100 Continue" not in reply
+        assert b"Connection: close" in reply
+
+
+def test_declared_body_over_the_limit_is_413_at_once(server: LocalServer) -> None:
+    too_big = _http.MAX_BODY + 1
+    with _connect(server) as sock:
+        sock.sendall(_head("POST", "/api/tasks", KEY, f"Content-Length: {too_big}", "Expect: 100-continue"))
+        reply = _read_reply(sock)
+        assert _status(reply) == 413 and b"100 Continue" not in reply
+
+
+def test_100_continue_only_after_the_key_was_checked(server: LocalServer) -> None:
+    body = b'{"name": "A.B", "version": "1", "param_schema": {"type": "object"}}'
+    with _connect(server) as sock:
+        sock.sendall(
+            _head(
+                "POST",
+                "/api/task-types/register",
+                KEY,
+                f"Content-Length: {len(body)}",
+                "Expect: 100-continue",
+            )
+        )
+        assert _read_reply(sock).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        assert _status(_read_reply(sock)) == 200
+
+
+def test_wrong_key_without_a_body_keeps_the_connection(server: LocalServer) -> None:
+    with _connect(server) as sock:
+        sock.sendall(_head("GET", "/api/tasks", "X-API-Key: wrong") * 2)
+        first = _read_reply(sock)
+        assert _status(first) == 401 and b"Connection: close" not in first
+
+
+# -- chunked bodies ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size", [b"-1", b"+5", b"0x5", b" 5", b"5 5", b"", b"g", b"1" + b"0" * 20, b"FFFFFFFFF"]
+)
+def test_bad_chunk_sizes_are_400_at_once(server: LocalServer, size: bytes) -> None:
+    """The connection stays open (no EOF): a lenient parser would wait to read to the end."""
+    with _connect(server) as sock:
+        sock.sendall(_head("POST", "/api/tasks", KEY, "Transfer-Encoding: chunked") + size + b"\r\nabcde\r\n")
+        assert _status(_read_reply(sock)) == 400
+
+
+def test_chunk_sizes_beyond_the_body_limit_are_413(server: LocalServer) -> None:
+    with _connect(server) as sock:
+        sock.sendall(_head("POST", "/api/tasks", KEY, "Transfer-Encoding: chunked") + b"FFFFFFFF\r\nab")
+        assert _status(_read_reply(sock)) == 413
+
+
+def test_a_valid_chunked_body_is_read(server: LocalServer) -> None:
+    body = b'{"name": "A.B", "version": "1", "param_schema": {"type": "object"}}'
+    chunked = b"".join(
+        (
+            b"%x;ext=1\r\n" % len(body[:10]),
+            body[:10],
+            b"\r\n",
+            b"%X\r\n" % len(body[10:]),
+            body[10:],
+            b"\r\n0\r\n",
+        )
+    )
+    request = _head("POST", "/api/task-types/register", KEY, "Transfer-Encoding: chunked") + chunked
+    assert _exchange(server, request + b"Trailer-Field: x\r\n\r\n") == 200
+
+
+# -- strict request heads (RFC 9112) -------------------------------------------------------------
+
+BAD_HEADS = {
+    "content-length with underscore": _head("POST", "/api/tasks", KEY, "Content-Length: 1_0"),
+    "content-length with plus": _head("POST", "/api/tasks", KEY, "Content-Length: +10"),
+    "content-length negative": _head("POST", "/api/tasks", KEY, "Content-Length: -1"),
+    "content-length hex": _head("POST", "/api/tasks", KEY, "Content-Length: 0x10"),
+    "content-length list": _head("POST", "/api/tasks", KEY, "Content-Length: 2, 2"),
+    "content-length huge": _head("POST", "/api/tasks", KEY, "Content-Length: " + "9" * 40),
+    "two differing content-lengths": _head(
+        "POST", "/api/tasks", KEY, "Content-Length: 2", "Content-Length: 3"
+    ),
+    "content-length and chunked": _head(
+        "POST", "/api/tasks", KEY, "Content-Length: 2", "Transfer-Encoding: chunked"
+    ),
+    "space before colon": _head("GET", "/api/tasks", "X-API-Key : " + API_KEY),
+    "obs-fold": _head("GET", "/api/tasks", KEY, "X-Other: a", " folded"),
+    "unsupported version": _head("GET", "/api/health", version="HTTP/9.9"),
+    "lower-case version": _head("GET", "/api/health", version="http/1.1"),
+    "two api keys": _head("GET", "/api/tasks", KEY, KEY),
+    "two hosts": _head("GET", "/api/health", "Host: other"),
+    "no host": b"GET /api/health HTTP/1.1\r\n\r\n",
+    "double space": b"GET  /api/health HTTP/1.1\r\nHost: x\r\n\r\n",
+    "raw non-ascii target": b"GET /api/tasks/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+    "control in value": _head("GET", "/api/health", "X-Other: a\x01b"),
+    "chunked on http/1.0": _head("POST", "/api/tasks", KEY, "Transfer-Encoding: chunked", version="HTTP/1.0"),
+}
+
+
+@pytest.mark.parametrize("request_bytes", BAD_HEADS.values(), ids=BAD_HEADS.keys())
+def test_malformed_heads_are_400(server: LocalServer, request_bytes: bytes) -> None:
+    assert _exchange(server, request_bytes) == 400
+
+
+def test_unknown_transfer_coding_is_501(server: LocalServer) -> None:
+    assert _exchange(server, _head("POST", "/api/tasks", KEY, "Transfer-Encoding: gzip, chunked")) == 501
+
+
+def test_whitespace_around_a_content_length_is_not_part_of_it(server: LocalServer) -> None:
+    """Optional whitespace around a field value is the header syntax's, not the number's."""
+    body = b'{"name": "A.B", "version": "1", "param_schema": {"type": "object"}}'
+    head = _head("POST", "/api/task-types/register", KEY, f"Content-Length: \t{len(body)} ")
+    same_twice = _head(
+        "POST",
+        "/api/task-types/register",
+        KEY,
+        f"Content-Length: {len(body)}",
+        f"Content-Length: {len(body)}",
+    )
+    assert _exchange(server, head + body) == 200
+    assert _exchange(server, same_twice + body) == 200
+
+
+def test_huge_header_line_and_many_headers_are_431(server: LocalServer) -> None:
+    assert _exchange(server, _head("GET", "/api/health", "X-Big: " + "a" * (_http.MAX_LINE + 1))) == 431
+    many = [f"X-H{i}: v" for i in range(_http.MAX_HEADERS + 1)]
+    assert _exchange(server, _head("GET", "/api/health", *many)) == 431
+    assert (
+        _exchange(server, ("GET /api/health?" + "a" * _http.MAX_LINE + " HTTP/1.1\r\n\r\n").encode()) == 414
+    )
+
+
+# -- slow and idle clients -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(_http, "HEAD_TIMEOUT", 1.0)
+    monkeypatch.setattr(_http, "BODY_TIMEOUT", 1.0)
+    monkeypatch.setattr(_http, "IDLE_TIMEOUT", 1.0)
+    yield
+
+
+def test_a_slow_head_is_cut_off(short_timeouts: None, server: LocalServer) -> None:
+    """Slowloris: a byte every 0.2 s keeps each recv alive, but the head has a deadline."""
+    with _connect(server) as sock:
+        sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+        deadline = time.monotonic() + 5
+        closed = False
+        while time.monotonic() < deadline and not closed:
+            try:
+                sock.sendall(b"X")
+            except OSError:
+                closed = True
+                break
+            closed = _closed_within(sock, 0.2)
+        assert closed
+
+
+def test_a_slow_body_is_cut_off(short_timeouts: None, server: LocalServer) -> None:
+    with _connect(server) as sock:
+        sock.sendall(_head("POST", "/api/tasks", KEY, "Content-Length: 100") + b"{")
+        assert _closed_within(sock, 5)
+
+
+def test_an_idle_keep_alive_connection_is_closed(short_timeouts: None, server: LocalServer) -> None:
+    with _connect(server) as sock:
+        sock.sendall(_head("GET", "/api/health"))
+        assert _status(_read_reply(sock)) == 200
+        assert _closed_within(sock, 5)
+
+
+def test_connections_are_bounded(monkeypatch: pytest.MonkeyPatch, server: LocalServer) -> None:
+    """At the cap an idle connection makes room; when all are busy a newcomer gets 503."""
+    monkeypatch.setattr(_http, "MAX_CONNECTIONS", 6)
+    idle = []
+    for _ in range(6):
+        sock = _connect(server)
+        sock.sendall(_head("GET", "/api/health"))
+        assert _status(_read_reply(sock)) == 200
+        idle.append(sock)
+    try:
+        with httpx.Client(base_url=server.url, timeout=5) as other:
+            assert other.get("/health").status_code == 200  # an idle one was closed for it
+        assert sum(_closed_within(sock, 0.5) for sock in idle) >= 1
+        for sock in idle:
+            sock.close()
+        _wait_for_connections(server, lambda states: not states)
+        busy = []
+        for _ in range(6):
+            sock = _connect(server)
+            sock.sendall(b"GET /api/health HTTP/1.1\r\n")  # a head that is never finished
+            busy.append(sock)
+        _wait_for_connections(server, lambda states: len(states) == 6 and all(s is None for s in states))
+        with _connect(server) as newcomer:
+            newcomer.sendall(_head("GET", "/api/health"))
+            assert _status(_read_reply(newcomer)) == 503
+        for sock in busy:
+            sock.close()
+    finally:
+        for sock in idle:
+            with contextlib.suppress(OSError):
+                sock.close()
