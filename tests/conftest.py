@@ -37,3 +37,12 @@ def _forced_http_backend(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
         return _http_pool.new_pool(kind, attrs.evolve(config, http_backend=backend), headers, transport)
 
     monkeypatch.setattr(_async_client, "new_pool", new_pool)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The package's plugin comes from its pytest11 entry point; a venv installed before the
+    entry point existed (``make dev`` not run since) gets it here, so the suite still runs."""
+    if not config.pluginmanager.has_plugin("taskmanager"):
+        from taskmanager import pytest_plugin
+
+        config.pluginmanager.register(pytest_plugin, "taskmanager")
