@@ -10,18 +10,17 @@ reaches a caller. Error replies come in several shapes (the endpoint envelope, t
 pre-routing ``{error, message}`` body, an empty 500, a proxy's HTML page), so they are decoded
 by one tolerant function, ``error_from_reply``.
 
-The generated modules are imported on first use: they cost more to import than the rest of
-the package together, and a program using two operations should not pay for ten.
+The generated modules are imported by name in ``_bindings`` (so mypy checks every model and
+keyword used here) and loaded when the first request is built, not at import: they cost more
+to import than the rest of the package together. The first request loads all of them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import (
@@ -52,6 +51,7 @@ from ._transport import log_reply
 
 if TYPE_CHECKING:
     import httpx
+    from taskmanager_api.types import Unset
 
     from ._policies import ClaimPolicy
 
@@ -62,96 +62,96 @@ R = TypeVar("R")
 _NOTHING_TO_CLAIM = ("There is no active transaction", "No available tasks")
 
 
-_modules: dict[str, ModuleType] = {}
+class _FirstUse:
+    """Stands in for ``_bindings`` until a request is first built, then makes way for it."""
+
+    def __getattr__(self, name: str) -> Any:
+        from . import _bindings
+
+        globals()["gen"] = _bindings  # later lookups find the module itself
+        return getattr(_bindings, name)
 
 
-def _gen(name: str) -> ModuleType:
-    module = _modules.get(name)
-    if module is None:
-        module = _modules[name] = importlib.import_module(f"taskmanager_api.{name}")
-    return module
+if TYPE_CHECKING:
+    from . import _bindings as gen
+else:
+    gen = _FirstUse()
 
 
-def _call(op: Operation, module_name: str, *args: Any, **kwargs: Any) -> Call:
-    module = _gen(module_name)
-    spec = module._get_kwargs(*args, **kwargs)
+def _call(op: Operation, spec: dict[str, Any]) -> Call:
+    """A Call from what a generated ``_get_kwargs`` returns."""
     return Call(op, spec["method"].upper(), spec["url"], spec.get("json"), spec.get("params"))
-
-
-def _json_object(value: Mapping[str, Any]) -> Any:
-    return _gen("models.json_object").JsonObject.from_dict(value)
 
 
 # ------------------------------------------------------------------------------ requests
 
 
 def health_check() -> Call:
-    return _call("read", "api.health.health_check")
+    return _call("read", gen.health_check._get_kwargs())
 
 
 def register_task_type(name: str, version: str, param_schema: Mapping[str, Any]) -> Call:
-    body = _gen("models.register_task_type_request").RegisterTaskTypeRequest(
-        name=name, version=version, param_schema=_json_object(param_schema)
-    )
-    return _call("register", "api.task_types.register_task_type", body=body)
+    schema = gen.JsonObject.from_dict(param_schema)
+    body = gen.RegisterTaskTypeRequest(name=name, version=version, param_schema=schema)
+    return _call("register", gen.register_task_type._get_kwargs(body=body))
 
 
 def get_task_type(name: str) -> Call:
-    return _call("read", "api.task_types.get_task_type", name)
+    return _call("read", gen.get_task_type._get_kwargs(name))
 
 
 def list_task_types(active_only: bool) -> Call:
     # The generated default sends "active_only=false", a string PHP may read as true: send the
     # parameter only when it is asked for.
-    flag = True if active_only else _gen("types").UNSET
-    return _call("read", "api.task_types.list_task_types", active_only=flag)
+    flag: bool | Unset = True if active_only else gen.UNSET
+    return _call("read", gen.list_task_types._get_kwargs(active_only=flag))
 
 
 def create_task(task_type: str, params: Mapping[str, Any]) -> Call:
-    body = _gen("models.create_task_request").CreateTaskRequest(type_=task_type, params=_json_object(params))
-    return _call("create", "api.tasks.create_task", body=body)
+    body = gen.CreateTaskRequest(type_=task_type, params=gen.JsonObject.from_dict(params))
+    return _call("create", gen.create_task._get_kwargs(body=body))
 
 
 def claim_task(task_type_id: int, worker_id: str, policy: ClaimPolicy) -> Call:
-    body = _gen("models.claim_task_request").ClaimTaskRequest(
+    body = gen.ClaimTaskRequest(
         worker_id=worker_id,
         task_type_id=task_type_id,
-        sort_by=_gen("models.claim_sort_by").ClaimSortBy(policy.sort_by),
-        sort_order=_gen("models.claim_sort_order").ClaimSortOrder(policy.sort_order),
+        sort_by=gen.ClaimSortBy(policy.sort_by),
+        sort_order=gen.ClaimSortOrder(policy.sort_order),
     )
-    return _call("claim", "api.tasks.claim_task", body=body)
+    return _call("claim", gen.claim_task._get_kwargs(body=body))
 
 
 def update_progress(task_id: int, progress: int, worker_id: str, message: str | None) -> Call:
-    module = _gen("models.update_task_progress_request")
-    body = module.UpdateTaskProgressRequest(worker_id=worker_id, progress=progress)
+    body = gen.UpdateTaskProgressRequest(worker_id=worker_id, progress=progress)
     if message is not None:
         body.message = message
-    return _call("progress", "api.tasks.update_task_progress", task_id, body=body)
+    return _call("progress", gen.update_task_progress._get_kwargs(task_id, body=body))
 
 
 def complete_task(
     task_id: int, worker_id: str, success: bool, result: Mapping[str, Any] | None, error: str | None
 ) -> Call:
-    body = _gen("models.complete_task_request").CompleteTaskRequest(worker_id=worker_id, success=success)
+    body = gen.CompleteTaskRequest(worker_id=worker_id, success=success)
     if result is not None:
-        body.result = _json_object(result)
+        body.result = gen.JsonObject.from_dict(result)
     if error is not None:
         body.error = error
-    return _call("complete", "api.tasks.complete_task", task_id, body=body)
+    return _call("complete", gen.complete_task._get_kwargs(task_id, body=body))
 
 
 def get_task(task_id: int) -> Call:
-    return _call("read", "api.tasks.get_task", task_id)
+    return _call("read", gen.get_task._get_kwargs(task_id))
 
 
 def list_tasks(status: TaskStatus | None, task_type: str | None, limit: int, offset: int) -> Call:
-    kwargs: dict[str, Any] = {"limit": limit, "offset": offset}
-    if status is not None:
-        kwargs["status"] = _gen("models.list_tasks_status").ListTasksStatus(status.value)
-    if task_type is not None:
-        kwargs["type_"] = task_type
-    return _call("read", "api.tasks.list_tasks", **kwargs)
+    spec = gen.list_tasks._get_kwargs(
+        status=gen.UNSET if status is None else gen.ListTasksStatus(status.value),
+        type_=gen.UNSET if task_type is None else task_type,
+        limit=limit,
+        offset=offset,
+    )
+    return _call("read", spec)
 
 
 # ------------------------------------------------------------------------------ replies
