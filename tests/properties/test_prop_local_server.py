@@ -123,10 +123,12 @@ def test_unknown_types_are_not_found_and_write_nothing(
 def test_oversized_body_is_refused_and_writes_nothing(client: TaskManagerClient) -> None:
     """A body beyond the server's size limit fails with a typed error and creates nothing."""
     before = _count(client)
-    # The local server answers 400 without reading the body and closes; depending on timing the
-    # client sees that reply (a validation error) or a reset while still sending (connection).
-    with pytest.raises((TaskManagerValidationError, TaskManagerConnectionError)):
+    # The local server answers 413 from the declared length, before reading the body, and
+    # closes; depending on timing the client sees that reply or a reset while still sending.
+    with pytest.raises((TaskManagerAPIError, TaskManagerConnectionError)) as caught:
         client.create_task(OPEN, {"blob": "x" * (64 * 1024 * 1024 + 1)})
+    if isinstance(caught.value, TaskManagerAPIError):
+        assert caught.value.status_code == 413
     assert _count(client) == before
 
 
