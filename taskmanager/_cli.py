@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
 import click
 
 from ._cli_output import format_table, to_json, worker_stats_table
@@ -33,6 +35,8 @@ __all__ = ["main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_log = logging.getLogger("taskmanager.cli")
+
 # Replaced in tests of `stats --watch`.
 _watch_sleep = time.sleep
 
@@ -40,24 +44,52 @@ _POLICY = click.Choice([p.name.lower() for p in ClaimPolicy], case_sensitive=Fal
 
 
 class _APIFailure(click.ClickException):
-    """Exit 1 with the error on one line."""
+    """Exit 1 with the error on one line (``{"error": ..., "status_code": ...}`` on stderr with --json)."""
 
     exit_code = 1
+
+    def __init__(self, message: str, *, status_code: int | None = None, as_json: bool = False) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.as_json = as_json
 
     def format_message(self) -> str:
         return " ".join(self.message.split())
 
+    def show(self, file: Any = None) -> None:
+        if not self.as_json:
+            super().show(file)
+            return
+        record = {"error": self.format_message(), "status_code": self.status_code}
+        click.echo(json.dumps(record, ensure_ascii=False), err=True)
+
 
 class _BadInput(_APIFailure):
-    """Input refused before anything was sent: a usage error (exit 2)."""
+    """Input refused before anything was sent, or a bad configuration: a usage error (exit 2)."""
 
     exit_code = 2
 
 
-def _fail(exc: TaskManagerError) -> click.ClickException:
-    if isinstance(exc, TaskManagerValidationError) and exc.status_code is None:
-        return _BadInput(str(exc))
-    return _APIFailure(str(exc))
+def _error_text(exc: TaskManagerError) -> str:
+    """The error for a person: no ``-> 200`` when the failure was not an HTTP error status."""
+    if exc.status_code is not None and exc.status_code < 400:
+        return exc.message + (" (" + "; ".join(exc.details) + ")" if exc.details else "")
+    return str(exc)
+
+
+def _fail(exc: TaskManagerError, as_json: bool = False) -> click.ClickException:
+    """Exit 2 for what was refused before sending (bad input or configuration), else exit 1."""
+    usage = isinstance(exc, TaskManagerValidationError) and exc.status_code is None
+    error_class = _BadInput if usage else _APIFailure
+    return error_class(_error_text(exc), status_code=exc.status_code, as_json=as_json)
+
+
+def _as_json_failure(exc: click.ClickException, as_json: bool) -> click.ClickException:
+    """A usage error raised inside a --json command, as a JSON error with the same exit code."""
+    if not as_json or isinstance(exc, _APIFailure):
+        return exc
+    error_class = _BadInput if exc.exit_code == _BadInput.exit_code else _APIFailure
+    return error_class(exc.format_message(), as_json=True)
 
 
 def _make_client(api_url: str | None, api_key: str | None) -> TaskManagerClient:
@@ -98,11 +130,14 @@ def _api_command(fn: F) -> F:
     @click.option("-v", "--verbose", is_flag=True, help="Show the client's warnings (retries) on stderr.")
     @functools.wraps(fn)
     def wrapper(api_url: str | None, api_key: str | None, verbose: bool, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json"))
         try:
             with _warnings_to_stderr(verbose), _make_client(api_url, api_key) as client:
                 return fn(client=client, **kwargs)
         except TaskManagerError as exc:
-            raise _fail(exc) from exc
+            raise _fail(exc, as_json) from exc
+        except click.ClickException as exc:
+            raise _as_json_failure(exc, as_json) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -187,7 +222,7 @@ def health(client: TaskManagerClient, as_json: bool) -> None:
     """Check that the API and its database answer (exit 1 if not healthy)."""
     h = client.health_check()
     if h.reason is not None:  # not reached, or an error reply: the reason is the whole message
-        raise _APIFailure(h.reason)
+        raise _APIFailure(h.reason, as_json=as_json)
     if as_json:
         click.echo(to_json(h))
     else:
@@ -195,7 +230,9 @@ def health(client: TaskManagerClient, as_json: bool) -> None:
             format_table(["status", "database", "server time"], [[h.status, h.database, h.server_time]])
         )
     if not h.ok:
-        raise _APIFailure(f"the API is not healthy: status {h.status}, database {h.database}")
+        raise _APIFailure(
+            f"the API is not healthy: status {h.status}, database {h.database}", as_json=as_json
+        )
 
 
 @main.group()
@@ -314,6 +351,29 @@ def tasks_get(client: TaskManagerClient, as_json: bool, task_id: int) -> None:
     click.echo(format_table(["field", "value"], [[f, getattr(task, f)] for f in _TASK_FIELDS]))
 
 
+@tasks.command("wait")
+@click.argument("task_id", type=int)
+@click.option(
+    "--timeout", type=click.FloatRange(0, min_open=True), default=300.0, show_default=True, help="Seconds."
+)
+@click.option(
+    "--interval", type=click.FloatRange(0.05), default=1.0, show_default=True, help="Seconds between polls."
+)
+@_api_command
+def tasks_wait(
+    client: TaskManagerClient, as_json: bool, task_id: int, timeout: float, interval: float
+) -> None:
+    """Wait until a task completes and print its result (exit 1 if it fails or time runs out)."""
+    from ._errors import TaskFailedError
+
+    try:
+        task = client.wait_for_task(task_id, timeout=timeout, poll_interval=interval)
+    except TaskFailedError as exc:
+        message = f"task {task_id} failed after {exc.task.attempts} attempts: {exc.task.error_message}"
+        raise _APIFailure(message, as_json=as_json) from exc
+    click.echo(to_json(task) if as_json else to_json(task.result))
+
+
 _SUMMARY_HEADERS = ["id", "type", "status", "attempts", "progress", "claimed by", "created at"]
 
 
@@ -413,11 +473,14 @@ def _render_stats(client: TaskManagerClient, as_json: bool) -> str:
 
     stats = queue_stats(client.iter_tasks())
     if as_json:
-        return json.dumps(
+        return to_json(
             {
                 "total": stats.total,
-                "by_status": stats.by_status,
-                "by_type": stats.by_type,
+                "by_status": {s: stats.by_status.get(s, 0) for s in STATUSES},
+                "by_type": {
+                    name: {s: counts.get(s, 0) for s in STATUSES}
+                    for name, counts in sorted(stats.by_type.items())
+                },
                 "workers": stats.workers,
             }
         )
@@ -443,7 +506,7 @@ def stats(client: TaskManagerClient, as_json: bool, watch: bool, interval: float
     try:
         while True:
             text = _render_stats(client, as_json)
-            if not as_json:  # JSON: one line per refresh, for piping
+            if not as_json:  # JSON: one document per refresh
                 click.clear()
                 text = f"{time.strftime('%H:%M:%S')}  every {interval:g}s, Ctrl+C to stop\n\n{text}"
             click.echo(text)
@@ -468,8 +531,16 @@ def _load_target(target: str) -> Any:
         sys.path.insert(0, os.getcwd())
     try:
         obj: Any = importlib.import_module(module_name)
+    except TaskManagerError as exc:  # e.g. a worker built at import time with a bad TASKMANAGER_API_URL
+        raise _fail(exc) from exc
     except ImportError as exc:
         raise click.BadParameter(f"cannot import {module_name}: {exc}", param_hint="TARGET") from exc
+    except Exception as exc:  # the user's module failed: say where, in one line
+        raise click.BadParameter(
+            f"importing {module_name} raised {type(exc).__name__}: {exc} "
+            f"(python -c 'import {module_name}' shows the traceback)",
+            param_hint="TARGET",
+        ) from exc
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
@@ -478,10 +549,114 @@ def _load_target(target: str) -> Any:
     return obj
 
 
+def _takes_arguments(fn: Callable[..., Any]) -> bool:
+    """True for a function that needs an argument (a handler), False for a factory."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        for p in signature.parameters.values()
+    )
+
+
+def _wait_for_api(client: Any, seconds: float) -> None:
+    """Burst mode: return once the API answers; exit 1 if it never does within ``seconds``."""
+    from ._client import TaskManagerClient
+
+    url = client.config.api_url
+    deadline = time.monotonic() + seconds
+    delay = 0.25
+    logged = False
+    with TaskManagerClient(attrs.evolve(client.config, retry_attempts=0)) as probe:
+        while True:
+            health = probe.health_check()
+            if health.status != "unreachable":  # it answered (even with an error): the worker copes
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _APIFailure(f"the API at {url} did not answer within {seconds:g}s: {health.reason}")
+            if not logged:
+                _log.warning(
+                    "the API at %s does not answer (%s); trying for up to %gs", url, health.reason, seconds
+                )
+                logged = True
+            _watch_sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
+
+
+def _build_worker(
+    obj: Any, target: str, task_types: tuple[str, ...], make_client: Callable[[], Any], worker_id: str | None
+) -> tuple[Any, bool]:
+    """The Worker that TARGET names, and whether this command built it (so --api-url applies)."""
+    from ._worker import Worker
+
+    if isinstance(obj, Worker):
+        if task_types:
+            raise click.UsageError(
+                f"--type binds a handler function; {target} is a Worker with its own handlers"
+            )
+        return obj, False
+    handlers: dict[Any, Any]
+    if isinstance(obj, dict):
+        if task_types:
+            raise click.UsageError(
+                f"--type binds a handler function; {target} is a mapping of types to handlers"
+            )
+        handlers = obj
+    elif callable(obj) and (task_types or _takes_arguments(obj)):
+        if not task_types:
+            raise click.UsageError(
+                f"{target} takes arguments, so it looks like a handler: bind it to a task type with --type "
+                "NAME (or make TARGET a Worker, a function returning one, or a dict of type -> handler)"
+            )
+        handlers = dict.fromkeys(task_types, obj)
+    elif callable(obj):
+        built = obj()
+        if not isinstance(built, Worker):
+            raise click.UsageError(f"{target}() returned {type(built).__name__}, not a Worker")
+        return built, False
+    else:
+        raise click.UsageError(
+            f"{target} is not a Worker (got {type(obj).__name__}): expected a Worker, a function "
+            "returning one, a handler with --type NAME, or a dict of task type -> handler"
+        )
+    worker = Worker(make_client(), worker_id=worker_id)
+    try:
+        for task_type, fn in handlers.items():
+            worker.add_handler(task_type, fn)
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="TARGET") from exc
+    return worker, True
+
+
+def _from_command_line(ctx: click.Context, *names: str) -> list[str]:
+    return [
+        "--" + name.replace("_", "-")
+        for name in names
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    ]
+
+
 @worker.command("run")
 @click.argument("target")
+@click.option(
+    "--type",
+    "task_types",
+    multiple=True,
+    metavar="NAME",
+    help="Run TARGET, a plain handler function, for this task type (repeatable).",
+)
 @click.option("--concurrency", type=click.IntRange(1), help="Tasks in flight at once.")
 @click.option("--burst", is_flag=True, help="Exit once nothing is left to claim.")
+@click.option(
+    "--api-wait",
+    type=click.FloatRange(0),
+    default=30.0,
+    show_default=True,
+    help="With --burst: exit 1 if the API does not answer within this many seconds.",
+)
 @click.option("--max-tasks", type=click.IntRange(1), help="Exit after this many tasks.")
 @click.option("--policy", type=_POLICY, help="Claim order (default: the worker's, FIFO).")
 @click.option("--worker-id", help="Worker id (default: host-pid-random).")
@@ -489,15 +664,25 @@ def _load_target(target: str) -> Any:
     "--log-level", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING"])
 )
 @click.option(
-    "--api-url", envvar="TASKMANAGER_API_URL", show_envvar=True, help="Used when TARGET is a mapping."
+    "--api-url",
+    envvar="TASKMANAGER_API_URL",
+    show_envvar=True,
+    help="For a worker built here (handler or mapping); a Worker TARGET has its own client.",
 )
 @click.option(
-    "--api-key", envvar="TASKMANAGER_API_KEY", show_envvar=True, help="Used when TARGET is a mapping."
+    "--api-key",
+    envvar="TASKMANAGER_API_KEY",
+    show_envvar=True,
+    help="For a worker built here (handler or mapping).",
 )
+@click.pass_context
 def worker_run(
+    ctx: click.Context,
     target: str,
+    task_types: tuple[str, ...],
     concurrency: int | None,
     burst: bool,
+    api_wait: float,
     max_tasks: int | None,
     policy: str | None,
     worker_id: str | None,
@@ -507,11 +692,10 @@ def worker_run(
 ) -> None:
     """Run the worker at TARGET (MODULE:ATTR) until SIGTERM/SIGINT (or --burst/--max-tasks).
 
-    TARGET is a Worker, a function returning one, or a dict of task type -> handler (a worker
-    is then built from TASKMANAGER_API_URL/KEY).
+    TARGET is a Worker, a function returning one, a dict of task type -> handler, or a handler
+    function with --type NAME (a worker is then built from --api-url/--api-key, which default
+    to TASKMANAGER_API_URL/KEY).
     """
-    from ._worker import Worker
-
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
@@ -519,32 +703,34 @@ def worker_run(
         logging.getLogger("httpx").setLevel(logging.WARNING)
     obj = _load_target(target)
     with contextlib.ExitStack() as cleanup:
-        if isinstance(obj, dict):
+
+        def make_client() -> Any:
             try:
-                client = cleanup.enter_context(_make_client(api_url, api_key))
+                return cleanup.enter_context(_make_client(api_url, api_key))
             except TaskManagerError as exc:
                 raise _fail(exc) from exc
-            built = Worker(client, worker_id=worker_id)
-            try:
-                for task_type, fn in obj.items():
-                    built.add_handler(task_type, fn)
-            except (TypeError, ValueError) as exc:
-                raise click.BadParameter(str(exc), param_hint="TARGET") from exc
-            obj = built
-        elif callable(obj) and not isinstance(obj, Worker):
-            obj = obj()
-        if not isinstance(obj, Worker):
-            raise click.BadParameter(
-                f"{target} is not a Worker (got {type(obj).__name__})", param_hint="TARGET"
+
+        try:
+            built, ours = _build_worker(obj, target, task_types, make_client, worker_id)
+        except TaskManagerError as exc:  # a factory that failed to make its worker
+            raise _fail(exc) from exc
+        ignored = [] if ours else _from_command_line(ctx, "api_url", "api_key")
+        if ignored:
+            raise click.UsageError(
+                f"{' and '.join(ignored)} cannot apply: {target} is a Worker with its own client "
+                f"({built.client.config.api_url}); set the URL where that client is made, or pass a "
+                "handler (--type) or a mapping instead"
             )
         if concurrency is not None:
-            obj.concurrency = concurrency
+            built.concurrency = concurrency
         if policy is not None:
-            obj.policy = ClaimPolicy[policy.upper()]
+            built.policy = ClaimPolicy[policy.upper()]
         if worker_id is not None:
-            obj.worker_id = worker_id
+            built.worker_id = worker_id
         try:
-            stats = obj.run(burst=burst, max_tasks=max_tasks)
+            if burst:
+                _wait_for_api(built.client, api_wait)
+            stats = built.run(burst=burst, max_tasks=max_tasks)
         except TaskManagerError as exc:
             raise _fail(exc) from exc
         except RuntimeError as exc:  # e.g. no handlers registered

@@ -125,7 +125,7 @@ def test_stats_counts_and_workers(cli: Any, registered: str) -> None:
     data = json.loads(cli("stats", "--json").output)
     assert data["total"] == 3
     assert data["by_status"] == {"pending": 2, "claimed": 1, "completed": 0, "failed": 0}
-    assert data["by_type"] == {registered: {"pending": 2, "claimed": 1}}
+    assert data["by_type"] == {registered: {"pending": 2, "claimed": 1, "completed": 0, "failed": 0}}
     assert data["workers"] == {"w-busy": 1}
     table = cli("stats").output
     assert "w-busy" in table and registered in table
@@ -234,4 +234,9 @@ def test_stats_watch_redraws_until_ctrl_c(cli: Any, registered: str, monkeypatch
     monkeypatch.setattr(cli_module, "_watch_sleep", fake_sleep)
     result = cli("stats", "--watch", "--interval", "0.5", "--json")
     assert result.exit_code == 0 and waits == [0.5, 0.5]
-    assert [json.loads(line)["total"] for line in result.output.splitlines()] == [0, 0]
+    decoder, text, totals = json.JSONDecoder(), result.output, []
+    while text.strip():
+        document, end = decoder.raw_decode(text.lstrip())
+        totals.append(document["total"])
+        text = text.lstrip()[end:]
+    assert totals == [0, 0]

@@ -1,0 +1,242 @@
+"""The command line as a Celery/RQ/arq user types it: handlers with --type, one-line errors,
+--burst against an API that is down, JSON everywhere alike, ``python -m taskmanager``, tasks wait."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from taskmanager import TaskManagerClient, TaskManagerConfig
+from taskmanager._cli import main
+from taskmanager.server import LocalServer
+
+T = "Test.Cli.Habits"
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    with LocalServer(api_key="cli-habits-key") as srv:
+        yield srv
+
+
+@pytest.fixture
+def client(server: LocalServer) -> Iterator[TaskManagerClient]:
+    with TaskManagerClient(
+        TaskManagerConfig(api_url=server.url, api_key=server.api_key, retry_attempts=0)
+    ) as c:
+        c.register_task_type(T, "1.0", {"type": "object"})
+        yield c
+
+
+@pytest.fixture
+def cli(server: LocalServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    monkeypatch.setenv("TASKMANAGER_API_URL", server.url)
+    monkeypatch.setenv("TASKMANAGER_API_KEY", server.api_key)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return run
+
+
+def _module(tmp_path: Path, name: str, code: str) -> None:
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(code), encoding="utf-8")
+
+
+def _one_line_error(result: Result, code: int) -> str:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+# ------------------------------------------------------------------------------ worker run TARGET
+
+
+def test_plain_function_needs_type(cli: Any, tmp_path: Path) -> None:
+    """A handler function without --type is a one-line usage error that names --type."""
+    _module(tmp_path, "habits_handlers_a", "def resize(task):\n    return {'ok': True}\n")
+    error = _one_line_error(cli("worker", "run", "habits_handlers_a:resize", "--burst"), 2)
+    assert "--type NAME" in error and "habits_handlers_a:resize" in error
+
+
+def test_plain_function_with_type_runs(cli: Any, tmp_path: Path, client: TaskManagerClient) -> None:
+    """--type binds the function to the task type; the built worker runs it."""
+    _module(tmp_path, "habits_handlers_b", "def resize(task):\n    return {'w': task.params['w'] * 2}\n")
+    task_id = client.create_task(T, {"w": 21}).id
+    result = cli("worker", "run", "habits_handlers_b:resize", "--type", T, "--burst", "--concurrency", "1")
+    assert result.exit_code == 0, result.output
+    assert client.get_task(task_id).result == {"w": 42}
+
+
+def test_type_with_a_worker_target_is_refused(cli: Any, tmp_path: Path) -> None:
+    _module(
+        tmp_path,
+        "habits_worker_a",
+        """
+        from taskmanager import TaskManagerClient, Worker
+        worker = Worker(TaskManagerClient())
+        worker.add_handler("X", lambda task: None)
+        """,
+    )
+    assert "--type binds a handler" in _one_line_error(
+        cli("worker", "run", "habits_worker_a:worker", "--type", T), 2
+    )
+
+
+def test_api_url_with_a_worker_target_is_refused(cli: Any, tmp_path: Path, server: LocalServer) -> None:
+    """A Worker has its own client: --api-url on the command line would be ignored, so it is refused."""
+    _module(
+        tmp_path,
+        "habits_worker_b",
+        """
+        from taskmanager import TaskManagerClient, Worker
+        worker = Worker(TaskManagerClient())
+        worker.add_handler("Test.Cli.Habits", lambda task: None)
+        """,
+    )
+    error = _one_line_error(
+        cli("worker", "run", "habits_worker_b:worker", "--burst", "--api-url", "http://127.0.0.1:1/api"), 2
+    )
+    assert "--api-url cannot apply" in error and server.url in error
+    # from the environment only, it is the same URL the worker's client was made with: fine
+    assert cli("worker", "run", "habits_worker_b:worker", "--burst").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code", "words"),
+    [
+        ("TaskManagerClient(api_url='ftp://nowhere')", 2, "api_url must be an http(s) URL"),
+        ("with TaskManagerClient() as c:\n    c.get_task(999999)", 1, "not found"),
+        ("raise ValueError('bad setting')", 2, "importing habits_import_"),
+    ],
+    ids=["config", "api", "other"],
+)
+def test_errors_while_importing_are_one_line(
+    cli: Any, tmp_path: Path, code: str, exit_code: int, words: str
+) -> None:
+    name = f"habits_import_{exit_code}_{len(code)}"
+    _module(tmp_path, name, f"from taskmanager import TaskManagerClient\n{code}\n")
+    assert words in _one_line_error(cli("worker", "run", f"{name}:worker"), exit_code)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_burst_against_an_api_that_is_down_ends(tmp_path: Path) -> None:
+    """--burst with no API: exit 1 after --api-wait, one log line, no traceback (python -m taskmanager)."""
+    _module(tmp_path, "habits_down", "def resize(task):\n    return None\n")
+    env = {
+        **os.environ,
+        "TASKMANAGER_API_URL": f"http://127.0.0.1:{_closed_port()}/api",
+        "TASKMANAGER_API_KEY": "k",
+    }
+    args = [sys.executable, "-m", "taskmanager", "worker", "run", "habits_down:resize", "--type", T]
+    proc = subprocess.run(
+        [*args, "--burst", "--api-wait", "1.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr
+    assert sum("does not answer" in line for line in lines) == 1, lines
+    assert (
+        lines[-1].startswith("Error: the API at http://127.0.0.1:")
+        and "did not answer within 1.5s" in lines[-1]
+    )
+    assert len(lines) == 2, lines  # the one warning, the one error: nothing per retry
+
+
+# ------------------------------------------------------------------------------ tasks, --json
+
+
+def test_get_missing_task_says_not_found(cli: Any) -> None:
+    error = _one_line_error(cli("tasks", "get", "999"), 1)
+    assert "not found" in error and "-> 200" not in error and "200" not in error
+
+
+def test_errors_are_json_on_stderr_with_json(cli: Any) -> None:
+    result = cli("tasks", "get", "999", "--json")
+    assert result.exit_code == 1 and result.stdout == ""
+    error = json.loads(result.stderr)
+    assert set(error) == {"error", "status_code"} and "not found" in error["error"]
+    refused = cli("tasks", "create", T, "--params", "{not json", "--json")
+    assert refused.exit_code == 2 and "not valid JSON" in json.loads(refused.stderr)["error"]
+    assert json.loads(refused.stderr)["status_code"] is None
+
+
+def test_every_command_indents_json_alike(cli: Any, client: TaskManagerClient) -> None:
+    task_id = client.create_task(T, {"i": 1}).id
+    outputs = [
+        cli("health", "--json"),
+        cli("types", "get", T, "--json"),
+        cli("types", "list", "--json"),
+        cli("tasks", "create", T, "--params", '{"i": 2}', "--json"),
+        cli("tasks", "get", str(task_id), "--json"),
+        cli("tasks", "list", "--json"),
+        cli("tasks", "claim", T, "--worker-id", "w", "--json"),
+        cli("tasks", "complete", str(task_id), "--worker-id", "w", "--json"),
+        cli("stats", "--json"),
+    ]
+    for result in outputs:
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert result.stdout == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_stats_json_has_zero_counts_everywhere(cli: Any, client: TaskManagerClient) -> None:
+    client.create_task(T, {"i": 1})
+    data = json.loads(cli("stats", "--json").stdout)
+    assert data["by_status"] == {"pending": 1, "claimed": 0, "completed": 0, "failed": 0}
+    assert data["by_type"] == {T: {"pending": 1, "claimed": 0, "completed": 0, "failed": 0}}
+
+
+def test_tasks_wait_prints_the_result(cli: Any, client: TaskManagerClient) -> None:
+    task_id = client.create_task(T, {"i": 1}).id
+    claimed = client.claim_task(T, worker_id="w")
+    assert claimed is not None
+    client.complete_task(task_id, worker_id="w", result={"answer": 42})
+    done = cli("tasks", "wait", str(task_id), "--timeout", "5")
+    assert done.exit_code == 0 and json.loads(done.stdout) == {"answer": 42}
+    assert json.loads(cli("tasks", "wait", str(task_id), "--json").stdout)["status"] == "completed"
+
+
+def test_tasks_wait_fails_and_times_out(cli: Any, client: TaskManagerClient) -> None:
+    failing = client.create_task(T, {"i": "fails"}).id
+    for _ in range(3):
+        claimed = client.claim_task(T, worker_id="w")
+        assert claimed is not None and claimed.id == failing
+        client.fail_task(claimed.id, worker_id="w", error="boom")
+    failed = cli("tasks", "wait", str(failing), "--timeout", "5")
+    assert "failed after 3 attempts: boom" in _one_line_error(failed, 1)
+    pending = client.create_task(T, {"i": "pending"}).id
+    timed_out = cli("tasks", "wait", str(pending), "--timeout", "0.3", "--interval", "0.1")
+    assert "still pending" in _one_line_error(timed_out, 1)
+
+
+def test_python_m_taskmanager_is_the_command(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "taskmanager", "tasks", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("Usage: taskmanager tasks")
+    assert "wait" in proc.stdout
