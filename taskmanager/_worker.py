@@ -23,10 +23,13 @@ a shutdown; async handlers (and an ``AsyncTaskManagerClient``) run on the loop i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import os
 import random
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -45,8 +48,9 @@ from ._worker_client import TRANSIENT, WorkerClient
 from ._worker_health import ApiHealth
 from ._worker_id import default_worker_id
 from ._worker_outbox import Outbox
+from ._worker_outbox_store import FileStore, MemoryStore, Store
 from ._worker_stats import Counters, WorkerStats
-from ._worker_stop import StopControl
+from ._worker_stop import Interrupted, StopControl
 from ._worker_task import AsyncWorkerTask, RunSettings, TaskRun, WorkerTask
 from ._worker_threads import DaemonPool
 
@@ -61,6 +65,20 @@ logger = logging.getLogger("taskmanager.worker")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# After the grace period (or a second stop), how long the reports still under way (the
+# failures of abandoned handlers among them) may take before the worker leaves them in the
+# outbox and ends: a hung API must not hold a stopping process.
+_FINAL_REPORT_WINDOW = 2.0
+
+
+def _open_store(path: str | None) -> Store:
+    if path is None:
+        return MemoryStore()
+    try:
+        return FileStore(path)
+    except sqlite3.Error as exc:
+        raise OSError(f"cannot use {path!r} as the worker's outbox file: {exc}") from exc
+
 
 class _Run:
     """The collaborators of one run (one event loop), built at its start."""
@@ -72,6 +90,8 @@ class _Run:
         self.handler_threads = DaemonPool(worker.concurrency, "taskmanager-handler")
         self.outbox = Outbox(
             self.client,
+            store=_open_store(worker.outbox),
+            parallel=worker.concurrency,
             counters=worker._counters,
             down_cap=worker.down_cap,
             claim_timeout=worker.claim_timeout,
@@ -86,6 +106,7 @@ class _Run:
         )
 
     async def aclose(self) -> None:
+        self.outbox.close()
         self.handler_threads.close()
         await self.client.aclose()
 
@@ -97,6 +118,12 @@ class Worker:
     must match the server's (300 s by default there): it is when the server releases a claim.
     ``sleep`` (an async callable taking seconds) and ``clock`` (seconds, monotonic) are there for
     tests; ``sleep`` replaces every wait between polls and retries.
+
+    Outcomes the API did not take are kept and sent again until the server answers them. By
+    default they are kept in memory: they survive any outage the process lives through. With
+    ``outbox="worker-outbox.db"`` (an SQLite file) they also survive the process: the next
+    worker started on that file delivers them (under the worker id each claim was made with)
+    before claiming anything. One running worker per file.
     """
 
     def __init__(
@@ -113,6 +140,7 @@ class Worker:
         down_cap: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        outbox: str | os.PathLike[str] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -131,6 +159,7 @@ class Worker:
         self.max_attempts = max_attempts
         self.grace_period = float(grace_period)
         self.down_cap = max(float(down_cap), self.poll_interval)
+        self.outbox = None if outbox is None else os.fspath(outbox)
         self._clock = clock
         self._counters = Counters()
         self._stop = StopControl(grace_period=self.grace_period)
@@ -277,10 +306,14 @@ class Worker:
             self.concurrency,
         )
         try:
+            with contextlib.suppress(Interrupted):  # a stop: what is saved stays saved
+                # What an earlier process left comes before new work.
+                await self._stop.unless(self._stop.stopping, run.outbox.replay())
             await self._claim_loop(run, burst=burst, max_tasks=max_tasks)
             await self._drain()
         finally:
             restore_signals()
+            await self._abandon_all()  # only left when the run ends by an exception
             await run.aclose()
             self._running = False
             self._stop.unbind()
@@ -330,9 +363,12 @@ class Worker:
             # the claim may have gone back to pending for a retry.
             busy = bool(self._inflight)
             try:
-                claimed = await run.client.claim(
-                    self.task_types, worker_id=self.worker_id, policy=self.policy
+                claimed = await self._stop.unless(
+                    self._stop.forced,
+                    run.client.claim(self.task_types, worker_id=self.worker_id, policy=self.policy),
                 )
+            except Interrupted:
+                return  # the grace period ended with the API still not answering this claim
             except (TaskManagerAuthError, TaskManagerEventLoopError):
                 raise  # a wrong key, or a client tied to another event loop, does not heal by waiting
             except TaskManagerNotFoundError as exc:
@@ -413,9 +449,18 @@ class Worker:
             await self._wait_for_a_task(stopping)
         while self._inflight and not forced.is_set():
             await self._wait_for_a_task(forced)
-        # Handlers still running are abandoned; ones already reporting are left to finish.
+        # Handlers still running are abandoned (their failure is reported); reports under way get
+        # a last short window, then stay in the outbox.
         for job, task_run in list(self._inflight.items()):
             if task_run.abandon():
                 job.cancel()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=_FINAL_REPORT_WINDOW)
+        await self._abandon_all()
+
+    async def _abandon_all(self) -> None:
+        """Cancel every task run still going (its outcome, if any, stays in the outbox)."""
+        for job in list(self._inflight):
+            job.cancel()
         if self._inflight:
             await asyncio.wait(set(self._inflight))

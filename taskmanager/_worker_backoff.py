@@ -4,7 +4,8 @@
   arriving resets it (the caller forgets the previous delay);
 * API down: a failed call doubles the wait from ``DOWN_START`` up to ``down_cap``, shortened a
   little at random so that many workers do not come back in lockstep, and never shorter than
-  the server's own ``Retry-After`` hint.
+  the server's own ``Retry-After`` hint, as far as ``down_cap``: a hint of a day (or ``inf``)
+  must not stall a worker that is meant to look again within ``down_cap``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,6 @@ def down_delay(
     # The exponent is capped so that a long outage cannot overflow the float.
     base = min(DOWN_START * float(2 ** min(max(failures - 1, 0), 32)), down_cap)
     delay = base * (1 - _JITTER * rand)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
+    if retry_after is not None and retry_after > 0:  # False for nan too
+        delay = max(delay, min(retry_after, down_cap))
     return delay

@@ -17,6 +17,12 @@ class WorkerStats:
     claim_lost: int = 0
     poisoned: int = 0
     idle_polls: int = 0
+    delivered_late: int = 0
+    """Outcomes the server accepted after failed attempts (or from an earlier process's file)."""
+    outbox_pending: int = 0
+    """Outcomes in the outbox now, not yet answered by the server."""
+    lost: int = 0
+    """Outcomes given up without an answer: only at a stop with no outbox file."""
 
 
 class Counters:
@@ -27,6 +33,11 @@ class Counters:
 
     def add(self, name: str, amount: int = 1) -> None:
         self._values[name] += amount  # a KeyError here is a misspelt counter name: a bug
+
+    def set(self, name: str, value: int) -> None:
+        if name not in self._values:
+            raise KeyError(name)
+        self._values[name] = value
 
     def __getitem__(self, name: str) -> int:
         return self._values[name]

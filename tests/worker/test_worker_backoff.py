@@ -38,3 +38,11 @@ def test_default_worker_id_parts() -> None:
     assert default_worker_id(host="box 1/a", pid=42, suffix="abc123") == "box-1-a-42-abc123"
     assert default_worker_id(host="h" * 100, pid=1, suffix="x") == "h" * 40 + "-1-x"
     assert default_worker_id() != default_worker_id()
+
+
+def test_down_delay_caps_retry_after_at_down_cap() -> None:
+    """A huge, infinite or nonsense Retry-After waits at most down_cap."""
+    assert down_delay(1, 30.0, retry_after=86_400.0) == 30.0
+    assert down_delay(1, 30.0, retry_after=float("inf")) == 30.0
+    assert down_delay(1, 30.0, retry_after=float("nan")) == 1.0
+    assert down_delay(1, 30.0, retry_after=-5.0) == 1.0
