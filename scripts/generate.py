@@ -1,6 +1,11 @@
 """Regenerate generated/taskmanager_api from openapi.json + openapi.overlay.yaml.
 
-Usage: python scripts/generate.py   (``make generate`` runs it with the venv's bin on PATH)
+Usage: python scripts/generate.py           (``make generate``) write generated/taskmanager_api
+       python scripts/generate.py --check   (``make check-generated``) compare, change nothing
+
+With ``--check`` the package is generated into a temporary folder and compared with
+generated/taskmanager_api file by file; the working tree is left exactly as it was, and the exit
+status is 1 when they differ (the differing files are listed).
 
 The effective description (published document with the overlay applied) only lives in a
 temporary folder. The package is generated there too and copied over the old one only when
@@ -11,6 +16,7 @@ scripts/openapi-generator.yaml, so no outside ruff configuration leaks in).
 
 from __future__ import annotations
 
+import filecmp
 import importlib.metadata
 import json
 import os
@@ -55,7 +61,27 @@ def _check_versions() -> None:
             raise SystemExit(f"generate: {tool} {installed} is installed but pyproject.toml pins {pinned}")
 
 
-def main() -> int:
+def _differences(expected: Path, actual: Path) -> list[str]:
+    """Files that differ between two package trees (added, removed or changed), sorted."""
+    found: list[str] = []
+
+    def walk(cmp: filecmp.dircmp[str], prefix: str) -> None:
+        found.extend(prefix + name for name in cmp.left_only + cmp.right_only + cmp.funny_files)
+        _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
+        found.extend(prefix + name for name in mismatch + errors)
+        for name, sub in cmp.subdirs.items():
+            walk(sub, f"{prefix}{name}/")
+
+    walk(filecmp.dircmp(expected, actual, ignore=["__pycache__"]), "")
+    return sorted(found)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["--check"]):
+        print("usage: generate.py [--check]", file=sys.stderr)
+        return 2
+    check = args == ["--check"]
     _check_versions()
     # Run the generator and its ruff post-hooks from this interpreter's environment, never a
     # ruff found elsewhere on PATH (another version formats differently).
@@ -95,6 +121,19 @@ def main() -> int:
         (out / "py.typed").write_text("", encoding="utf-8")
         for cache in out.rglob("__pycache__"):
             shutil.rmtree(cache)
+        if check:
+            differing = _differences(out, TARGET) if TARGET.exists() else ["(all: the folder is missing)"]
+            if differing:
+                for name in differing:
+                    print(f"  differs: {TARGET.relative_to(ROOT)}/{name}", file=sys.stderr)
+                print(
+                    f"generate: {TARGET.relative_to(ROOT)} differs from what openapi.json + "
+                    "openapi.overlay.yaml produce: run 'make generate' and commit",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"generate: {TARGET.relative_to(ROOT)} is up to date")
+            return 0
         if TARGET.exists():
             shutil.rmtree(TARGET)
         shutil.copytree(out, TARGET)

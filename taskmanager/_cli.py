@@ -348,7 +348,9 @@ def tasks_get(client: TaskManagerClient, as_json: bool, task_id: int) -> None:
     if as_json:
         click.echo(to_json(task))
         return
-    click.echo(format_table(["field", "value"], [[f, getattr(task, f)] for f in _TASK_FIELDS]))
+    rows = [[f, getattr(task, f)] for f in _TASK_FIELDS]
+    rows += [[name, value] for name, value in task.extra.items()]  # fields of a newer server
+    click.echo(format_table(["field", "value"], rows))
 
 
 @tasks.command("wait")

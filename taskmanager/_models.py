@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import types
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -59,6 +60,19 @@ class _FieldMapping(Mapping[str, Any]):
     def __bool__(self) -> bool:
         # A result is always something (the mapping view must not make it falsy by length).
         return True
+
+
+def _read_only(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return value if isinstance(value, types.MappingProxyType) else types.MappingProxyType(dict(value))
+
+
+_NO_EXTRA: Mapping[str, Any] = types.MappingProxyType({})
+
+
+def _extra() -> Any:
+    """``extra``: the reply's fields this model does not declare, read-only (a newer server's
+    fields are reachable before the client knows them). Not part of equality or the repr."""
+    return attrs.field(default=_NO_EXTRA, converter=_read_only, kw_only=True, eq=False, repr=False)
 
 
 class TaskStatus(enum.StrEnum):
@@ -127,6 +141,7 @@ class TaskType(_FieldMapping):
     created: bool | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    extra: Mapping[str, Any] = _extra()
 
 
 @attrs.frozen
@@ -182,6 +197,7 @@ class Task(_FieldMapping):
     claimed_at: dt.datetime | None
     completed_at: dt.datetime | None
     created_at: dt.datetime | None
+    extra: Mapping[str, Any] = _extra()
 
 
 @attrs.frozen
@@ -197,6 +213,7 @@ class TaskSummary(_FieldMapping):
     claimed_by: str | None
     created_at: dt.datetime | None
     completed_at: dt.datetime | None
+    extra: Mapping[str, Any] = _extra()
 
 
 @attrs.frozen

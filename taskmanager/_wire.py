@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
+
 from ._errors import (
     TaskManagerConnectionError,
     TaskManagerError,
@@ -444,6 +446,17 @@ def to_registered(data: Any, param_schema: Mapping[str, Any]) -> TaskType:
     )
 
 
+def _extra(item: Mapping[str, Any], model: type[Any]) -> dict[str, Any]:
+    """The reply's fields that ``model`` does not declare: they become its read-only ``extra``."""
+    known = _declared.get(model)
+    if known is None:
+        known = _declared[model] = frozenset(f.name for f in attrs.fields(model))
+    return {key: value for key, value in item.items() if key not in known}
+
+
+_declared: dict[type[Any], frozenset[str]] = {}
+
+
 def _task_type(item: Any, tz: dt.tzinfo) -> TaskType:
     return TaskType(
         id=_int(item["id"]),
@@ -453,6 +466,7 @@ def _task_type(item: Any, tz: dt.tzinfo) -> TaskType:
         is_active=_flag(item["is_active"]),
         created_at=parse_datetime(item["created_at"], tz),
         updated_at=parse_datetime(item["updated_at"], tz),
+        extra=_extra(item, TaskType),
     )
 
 
@@ -537,6 +551,7 @@ def to_task(item: Any, tz: dt.tzinfo) -> Task:
         claimed_at=parse_datetime(item["claimed_at"], tz),
         completed_at=parse_datetime(item["completed_at"], tz),
         created_at=parse_datetime(item["created_at"], tz),
+        extra=_extra(item, Task),
     )
 
 
@@ -552,6 +567,7 @@ def to_summaries(data: Any, tz: dt.tzinfo) -> list[TaskSummary]:
             claimed_by=_opt_str(item["claimed_by"]),
             created_at=parse_datetime(item["created_at"], tz),
             completed_at=parse_datetime(item["completed_at"], tz),
+            extra=_extra(item, TaskSummary),
         )
         for item in data["items"]
     ]
