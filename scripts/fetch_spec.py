@@ -2,8 +2,11 @@
 
 Usage: python scripts/fetch_spec.py URL OUT   (``make spec`` passes $(SPEC_URL) and openapi.json)
 
-The document is checked to be an OpenAPI description and written with stable formatting
-(two-space indent, keys in the order served), so that a change of the API shows up as a readable
+The document is checked to be an OpenAPI description, reduced to its structure (paths,
+operations, parameters, schemas: the facts) and written with stable formatting (two-space indent,
+keys in the order served). Prose (``description``, ``summary``, ``example``, ``examples``) is
+dropped: the project's own descriptions live in openapi.overlay.yaml, so fetching an unchanged
+API leaves OUT byte-for-byte as it was, and a change of the API shows up as a small structural
 diff of OUT. Any failure is reported as one line on stderr with exit status 1, and OUT is left
 as it was.
 """
@@ -17,6 +20,44 @@ from pathlib import Path
 import httpx
 
 TIMEOUT_SECONDS = 30.0
+
+
+PROSE_KEYS = frozenset({"description", "summary", "example", "examples"})
+# Objects whose keys are names (of properties, paths, status codes, media types, ...), not
+# keywords: a property called "description" is structure, not prose.
+NAME_MAPS = frozenset(
+    {
+        "properties",
+        "patternProperties",
+        "paths",
+        "responses",
+        "schemas",
+        "content",
+        "headers",
+        "securitySchemes",
+        "requestBodies",
+        "parameters",
+        "callbacks",
+        "links",
+        "encoding",
+        "$defs",
+        "definitions",
+        "mapping",
+    }
+)
+
+
+def structure_only(value: object, names: bool = False) -> object:
+    """A copy of ``value`` without its prose keywords (``names``: the keys of value are names)."""
+    if isinstance(value, dict):
+        return {
+            key: structure_only(item, names=not names and key in NAME_MAPS and isinstance(item, dict))
+            for key, item in value.items()
+            if names or key not in PROSE_KEYS
+        }
+    if isinstance(value, list):
+        return [structure_only(item) for item in value]
+    return value
 
 
 class FetchError(Exception):
@@ -63,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     # Write next to the target and rename, so an interrupted run never leaves half a file.
     partial = out.with_name(out.name + ".partial")
-    partial.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(structure_only(document), indent=2, ensure_ascii=False) + "\n"
+    partial.write_text(text, encoding="utf-8")
     partial.replace(out)
     paths = document["paths"]
     print(f"fetch_spec: wrote {out} ({len(paths) if isinstance(paths, dict) else 0} paths)")

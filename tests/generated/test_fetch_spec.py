@@ -123,3 +123,140 @@ def test_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     """Wrong arguments print the usage and exit 2."""
     assert fetch_spec.main(["only-one"]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ structure only
+
+ROOT = SCRIPT.parents[1]
+
+
+def _decorated(value: object, names: bool = False) -> object:
+    """``value`` dressed like a published document: prose on every object (but not on name maps)."""
+    if isinstance(value, dict):
+        out = {
+            k: _decorated(v, names=not names and k in fetch_spec.NAME_MAPS and isinstance(v, dict))
+            for k, v in value.items()
+        }
+        if not names:
+            out = {
+                "summary": "Published summary.",
+                **out,
+                "description": "Published words, reworded upstream.",
+            }
+            if "type" in value:
+                out["example"] = "an example"
+                out["examples"] = ["another"]
+        return out
+    if isinstance(value, list):
+        return [_decorated(v) for v in value]
+    return value
+
+
+def _serve(path: str, document: object) -> None:
+    REPLIES[path] = (200, "application/json", json.dumps(document).encode())
+
+
+def test_unchanged_api_leaves_openapi_json_as_it_is(server_url: str, tmp_path: Path) -> None:
+    """The published document (our structure, someone else's prose) gives our openapi.json byte for byte."""
+    ours = (ROOT / "openapi.json").read_text(encoding="utf-8")
+    published = _decorated(json.loads(ours))
+    assert "Published words" in json.dumps(published)
+    _serve("/decorated.json", published)
+    out = tmp_path / "openapi.json"
+    assert fetch_spec.main([f"{server_url}/decorated.json", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == ours
+
+
+def test_prose_dropped_structure_kept(server_url: str, tmp_path: Path) -> None:
+    """Descriptions, summaries and examples go; paths, parameters, schemas (even a property named
+    "description") stay."""
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "T", "version": "1", "description": "prose"},
+        "paths": {
+            "/notes": {
+                "get": {
+                    "summary": "prose",
+                    "description": "prose",
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "description": "prose",
+                            "schema": {"type": "string", "example": "x"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "prose",
+                            "content": {
+                                "application/json": {
+                                    "examples": {"a": {}},
+                                    "schema": {"$ref": "#/components/schemas/Note"},
+                                }
+                            },
+                        }
+                    },
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "Note": {
+                    "type": "object",
+                    "description": "prose",
+                    "required": ["description"],
+                    "properties": {"description": {"type": "string", "description": "prose"}},
+                }
+            }
+        },
+    }
+    _serve("/notes.json", document)
+    out = tmp_path / "openapi.json"
+    assert fetch_spec.main([f"{server_url}/notes.json", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == {
+        "openapi": "3.1.0",
+        "info": {"title": "T", "version": "1"},
+        "paths": {
+            "/notes": {
+                "get": {
+                    "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Note"}}}
+                        }
+                    },
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "Note": {
+                    "type": "object",
+                    "required": ["description"],
+                    "properties": {"description": {"type": "string"}},
+                }
+            }
+        },
+    }
+
+
+def test_a_real_change_is_a_small_structural_diff(server_url: str, tmp_path: Path) -> None:
+    """A new query parameter upstream shows as a few added lines of openapi.json, nothing else."""
+    import difflib
+
+    ours = (ROOT / "openapi.json").read_text(encoding="utf-8")
+    changed = json.loads(ours)
+    changed["paths"]["/tasks"]["get"]["parameters"].append(
+        {"name": "claimed_by", "in": "query", "schema": {"type": "string"}}
+    )
+    _serve("/changed.json", _decorated(changed))
+    out = tmp_path / "openapi.json"
+    assert fetch_spec.main([f"{server_url}/changed.json", str(out)]) == 0
+    diff = [
+        line
+        for line in difflib.unified_diff(ours.splitlines(), out.read_text(encoding="utf-8").splitlines(), n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert len(diff) <= 10 and any('"claimed_by"' in line for line in diff)
+    assert all(line.startswith("+") or line[1:].strip() == "}" for line in diff)  # "}" became "},"
