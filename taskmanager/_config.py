@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from ._env_file import env_file_values
 from ._errors import TaskManagerValidationError
 
 __all__ = ["AIOHTTP_MISSING", "DEFAULT_API_URL", "HTTP_BACKENDS", "TaskManagerConfig"]
@@ -98,6 +99,16 @@ def _check_attempts(instance: object, attribute: attrs.Attribute[int], value: in
         raise TaskManagerValidationError(f"retry_attempts must be an int >= 0, got {value!r}")
 
 
+def _with_env_file(
+    environ: Mapping[str, str], env_file: str | os.PathLike[str] | None, *, default: bool
+) -> Mapping[str, str]:
+    """The environment, with what it lacks filled in from a .env file (see ``_env_file``)."""
+    from_file = env_file_values(env_file, environ, default=default)
+    if not from_file:
+        return environ
+    return {**from_file, **{name: value for name, value in environ.items() if value}}
+
+
 @attrs.frozen(kw_only=True)
 class TaskManagerConfig:
     """How to reach the TaskManager API.
@@ -132,10 +143,21 @@ class TaskManagerConfig:
     http_backend: str = attrs.field(default="httpx", validator=_check_http_backend)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> TaskManagerConfig:
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        env_file: str | os.PathLike[str] | None = None,
+        **overrides: object,
+    ) -> TaskManagerConfig:
         """Read ``TASKMANAGER_API_URL``, ``TASKMANAGER_API_KEY`` and ``TASKMANAGER_HTTP_BACKEND``;
-        keyword overrides win."""
-        env = os.environ if environ is None else environ
+        keyword overrides win.
+
+        Values missing from the environment come from a ``.env`` file: ``env_file``, else the
+        file named by ``TASKMANAGER_ENV_FILE``, else ``./.env`` (the current directory, read
+        only when ``environ`` is the process environment). Set variables win over the file.
+        """
+        env = _with_env_file(os.environ if environ is None else environ, env_file, default=environ is None)
         values: dict[str, object] = {}
         if env.get(_ENV_URL):
             values["api_url"] = env[_ENV_URL]
