@@ -1,7 +1,8 @@
 """Settings from a ``.env`` file, for projects that keep ``TASKMANAGER_API_URL``/``_KEY`` there.
 
 Which file: ``env_file`` when given, else the one named by ``TASKMANAGER_ENV_FILE``, else
-``.env`` in the current working directory (not searched for in parent folders). Only the
+``.env`` in the current working directory (not searched for in parent folders);
+``TASKMANAGER_ENV_FILE=/dev/null`` (``os.devnull``) reads none. Only the
 ``TASKMANAGER_*`` entries are used, taken literally (no ``${VAR}`` expansion), and the process
 environment is never changed: a variable that is set in the real environment wins over the file.
 """
@@ -46,7 +47,7 @@ def env_file_values(
     path = _chosen_file(env_file, environ, default)
     if path is None:
         return {}
-    if not path.is_file():
+    if not path.exists() or path.is_dir():  # os.devnull is fine: a way to say "no file"
         raise TaskManagerValidationError(f"settings file {os.fspath(path)!r} does not exist or is not a file")
     # Imported only when there is a file to read: most programs never need it.
     from dotenv import dotenv_values

@@ -14,9 +14,12 @@ import datetime as dt
 import enum
 import types
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from ._errors import TaskManagerError
 
 __all__ = [
     "ClaimedTask",
@@ -104,7 +107,8 @@ class Health(_FieldMapping):
     A Health is truthy exactly when ``ok``, so ``if client.health_check():`` works. When the
     server cannot be reached or answers with an error, ``health_check`` returns an unhealthy
     Health instead of raising: ``status`` is ``"unreachable"`` (or ``"error"``), ``database``
-    ``"unknown"``, ``server_time`` None and ``reason`` the error, which ``str(health)`` shows.
+    ``"unknown"``, ``server_time`` None, ``reason`` the error's text, which ``str(health)``
+    shows, and ``error`` the TaskManagerError itself.
     """
 
     ok: bool
@@ -112,6 +116,8 @@ class Health(_FieldMapping):
     database: str
     server_time: dt.datetime | None
     reason: str | None = None
+    #: The error behind an unhealthy result when the call itself failed (``raise health.error``).
+    error: TaskManagerError | None = attrs.field(default=None, repr=False, eq=False)
 
     def __bool__(self) -> bool:
         return self.ok

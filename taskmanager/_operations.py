@@ -137,7 +137,9 @@ def health_check(state: ClientState) -> Op[Health]:
         result: Health = _wire.convert(call, _wire.to_health, data)
     except TaskManagerError as exc:
         status = "unreachable" if isinstance(exc, TaskManagerConnectionError) else "error"
-        return Health(ok=False, status=status, database="unknown", server_time=None, reason=str(exc))
+        return Health(
+            ok=False, status=status, database="unknown", server_time=None, reason=str(exc), error=exc
+        )
     return result
 
 
