@@ -35,7 +35,7 @@ as ``TaskManagerAPIError(status_code, message, response_data=None)``, e.g. in te
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from ._models import Task, TaskStatus
@@ -59,6 +59,7 @@ __all__ = [
     "TaskNotClaimedError",
     "WaitTimeoutError",
     "make_status_error",
+    "server_message",
 ]
 
 
@@ -216,7 +217,65 @@ class WaitTimeoutError(TaskManagerError, TimeoutError):
         self.task_id = task_id
 
 
-_NOT_CLAIMED = "Task is not in claimed state"
+class ServerMessage(NamedTuple):
+    """What the client makes of one message the server sends with an error status.
+
+    ``text`` is the whole message (``prefix`` False) or how it starts (``prefix`` True), for the
+    statuses in ``statuses``.
+    """
+
+    text: str
+    prefix: bool
+    statuses: range | tuple[int, ...]
+    error_class: type[TaskManagerAPIError] | None = None  # instead of the status's own class
+    nothing_to_claim: bool = False  # a claim that found no task: None, not an error
+    permanent: bool = False  # an answer, not a hiccup: a retry cannot change it
+    rolled_back: bool = False  # the request had no effect on the server
+
+
+_SERVER_ERRORS = range(500, 600)
+
+# Every server message that decides what the client does, in one place.
+SERVER_MESSAGES = (
+    ServerMessage("Task is not in claimed state", False, (400,), error_class=TaskNotClaimedError),
+    # The real server says "nothing to claim" with a 500; the published document promises a 404.
+    ServerMessage("There is no active transaction", False, (404, 500), nothing_to_claim=True),
+    ServerMessage("No available tasks", False, (404, 500), nothing_to_claim=True),
+    ServerMessage("There is no active transaction", True, _SERVER_ERRORS, permanent=True),
+    ServerMessage("Invalid select field", True, _SERVER_ERRORS, permanent=True),
+    # A 500 whose transaction was rolled back (constraint, deadlock): so a retry that then finds
+    # the task proves nothing about who created it.
+    ServerMessage("SQLSTATE[23000]", True, _SERVER_ERRORS, rolled_back=True),
+    ServerMessage("SQLSTATE[40001]", True, _SERVER_ERRORS, rolled_back=True),
+)
+
+
+class MessageFlags(NamedTuple):
+    error_class: type[TaskManagerAPIError] | None = None
+    nothing_to_claim: bool = False
+    permanent: bool = False
+    rolled_back: bool = False
+
+
+_NO_FLAGS = MessageFlags()
+
+
+def server_message(status_code: int | None, message: str) -> MessageFlags:
+    """What the table above says about ``message`` sent with ``status_code`` (all rules that match)."""
+    found = _NO_FLAGS
+    for rule in SERVER_MESSAGES:
+        if status_code not in rule.statuses:
+            continue
+        if not (message.startswith(rule.text) if rule.prefix else message == rule.text):
+            continue
+        found = MessageFlags(
+            found.error_class or rule.error_class,
+            found.nothing_to_claim or rule.nothing_to_claim,
+            found.permanent or rule.permanent,
+            found.rolled_back or rule.rolled_back,
+        )
+    return found
+
 
 _BY_STATUS: dict[int, type[TaskManagerAPIError]] = {
     400: TaskManagerValidationError,
@@ -239,9 +298,9 @@ def make_status_error(
     retry_after: float | None = None,
 ) -> TaskManagerAPIError:
     """Build the error for an HTTP error reply: the one place that maps status (+ message) to class."""
-    cls: type[TaskManagerAPIError]
-    if status_code == 400 and message == _NOT_CLAIMED:
-        cls = TaskNotClaimedError
+    cls: type[TaskManagerAPIError] | None = server_message(status_code, message).error_class
+    if cls is not None:
+        pass
     elif status_code >= 500:
         cls = TaskManagerServerError
     else:
@@ -255,3 +314,12 @@ def make_status_error(
         response_data=response_data,
         retry_after=retry_after,
     )
+
+
+# Tracebacks and reprs name the public module (taskmanager.TaskManagerNotFoundError), where the
+# classes are imported from. (Only classes whose bodies hold no annotations: those are resolved
+# through __module__ by typing.get_type_hints.)
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type):
+        _value.__module__ = "taskmanager"

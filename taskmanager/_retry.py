@@ -32,6 +32,7 @@ from ._errors import (
     TaskManagerError,
     TaskManagerRateLimitError,
     TaskManagerServerError,
+    server_message,
 )
 from ._protocol import Call, Op, Operation, Pause, Reply
 
@@ -51,13 +52,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("taskmanager")
-
-# 500s that are answers, not hiccups: retrying cannot change them.
-_PERMANENT_500_PREFIXES = ("There is no active transaction", "Invalid select field")
-
-# 500s whose transaction was rolled back: the request had no effect, so a retry that then
-# finds the task proves nothing about who created it.
-_ROLLED_BACK = ("SQLSTATE[23000]", "SQLSTATE[40001]")
 
 _testing = False
 
@@ -88,7 +82,7 @@ def should_retry(op: Operation, error: TaskManagerError) -> bool:
     if isinstance(error, TaskManagerServerError):
         if op == "claim":
             return error.status_code == 503
-        return not error.message.startswith(_PERMANENT_500_PREFIXES)
+        return not server_message(error.status_code, error.message).permanent
     return False
 
 
@@ -97,7 +91,7 @@ def may_have_acted(error: TaskManagerError) -> bool:
     if isinstance(error, TaskManagerConnectionError):
         return error.request_sent
     if isinstance(error, TaskManagerServerError):
-        return not (error.response_data and error.message.startswith(_ROLLED_BACK))
+        return not (error.response_data and server_message(error.status_code, error.message).rolled_back)
     return False
 
 

@@ -33,6 +33,7 @@ from ._errors import (
     TaskManagerTimeoutError,
     TaskManagerValidationError,
     make_status_error,
+    server_message,
 )
 from ._models import (
     ClaimedTask,
@@ -60,8 +61,6 @@ if TYPE_CHECKING:
 __all__ = ["Call", "Reply", "answer", "error_from_reply", "transport_error"]
 
 R = TypeVar("R")
-
-_NOTHING_TO_CLAIM = ("There is no active transaction", "No available tasks")
 
 
 class _FirstUse:
@@ -318,7 +317,17 @@ def error_from_reply(
 
 
 def transport_error(call: Call, exc: Exception) -> TaskManagerError:
-    """Map an ``httpx`` exception raised while sending ``call``."""
+    """Map an ``httpx`` exception raised while sending ``call``; it becomes the error's ``__cause__``.
+
+    The error is raised later, by the operation, once retries are over: its cause is set here so
+    that the traceback still shows what httpx saw, as ``raise ... from exc`` would.
+    """
+    error = _transport_error(call, exc)
+    error.__cause__ = exc
+    return error
+
+
+def _transport_error(call: Call, exc: Exception) -> TaskManagerError:
     import httpx
 
     kwargs: dict[str, Any] = {"method": call.method, "path": call.path}
@@ -337,8 +346,8 @@ def transport_error(call: Call, exc: Exception) -> TaskManagerError:
 
 
 def is_nothing_to_claim(error: TaskManagerError) -> bool:
-    """The real server says "nothing to claim" with a 500; the document promises a 404."""
-    return error.status_code in (404, 500) and error.message in _NOTHING_TO_CLAIM
+    """A claim's error reply that means "no task to claim" (see ``_errors.SERVER_MESSAGES``)."""
+    return server_message(error.status_code, error.message).nothing_to_claim
 
 
 # ------------------------------------------------------------------------------ values

@@ -22,7 +22,7 @@ def test_all_is_complete() -> None:
     public = {
         name
         for name, value in vars(taskmanager).items()
-        if not name.startswith("_") and getattr(value, "__module__", "").startswith("taskmanager.")
+        if not name.startswith("_") and (getattr(value, "__module__", "") + ".").startswith("taskmanager.")
     }
     assert public <= exported, public - exported
 

@@ -89,3 +89,71 @@ def test_local_validation_error_has_no_status() -> None:
     error = TaskManagerValidationError("params must not be empty")
     assert error.status_code is None
     assert str(error) == "params must not be empty"
+
+
+def test_a_connection_failure_keeps_its_cause() -> None:
+    """The TaskManagerConnectionError raised after a refused connection has httpx's error as __cause__."""
+    import httpx
+
+    from taskmanager import TaskManagerClient
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    client = TaskManagerClient(
+        api_url="http://127.0.0.1:9/api", api_key="k", transport=httpx.MockTransport(refuse)
+    )
+    with client, pytest.raises(taskmanager.TaskManagerConnectionError) as info:
+        client.get_task(1)
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert info.value.request_sent is False
+
+
+def test_public_errors_name_the_public_module() -> None:
+    """Tracebacks print taskmanager.TaskManagerNotFoundError, not taskmanager._errors...."""
+    import traceback
+
+    for name in taskmanager.__all__:
+        value = getattr(taskmanager, name)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            assert value.__module__ == "taskmanager", name
+    error = make_status_error(404, "Task not found", method="GET", path="/tasks/1")
+    text = "".join(traceback.format_exception_only(type(error), error))
+    assert text.startswith("taskmanager.TaskManagerNotFoundError: GET /tasks/1 -> 404")
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "flags"),
+    [
+        (500, "There is no active transaction", {"nothing_to_claim", "permanent"}),
+        (404, "No available tasks", {"nothing_to_claim"}),
+        (500, "There is no active transaction (rolled back)", {"permanent"}),
+        (500, "Invalid select field: x", {"permanent"}),
+        (500, "SQLSTATE[40001]: deadlock", {"rolled_back"}),
+        (400, "SQLSTATE[40001]: deadlock", set()),
+        (503, "No available tasks", set()),
+        (500, "Some other failure", set()),
+    ],
+)
+def test_server_message_table(status: int, message: str, flags: set[str]) -> None:
+    """One table says what each server message means, for the statuses it comes with."""
+    from taskmanager._errors import server_message
+
+    found = server_message(status, message)
+    names = {"nothing_to_claim", "permanent", "rolled_back"}
+    assert {name for name in names if getattr(found, name)} == flags
+
+
+def test_server_messages_are_matched_in_one_module() -> None:
+    """The messages that decide behaviour are written only in _errors.py (among the client's modules)."""
+    from pathlib import Path
+
+    from taskmanager._errors import SERVER_MESSAGES
+
+    package = Path(taskmanager.__file__).parent
+    for path in package.glob("*.py"):
+        if path.name == "_errors.py":
+            continue
+        source = path.read_text(encoding="utf-8")
+        for rule in SERVER_MESSAGES:
+            assert f'"{rule.text}' not in source, (path.name, rule.text)
