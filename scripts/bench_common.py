@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -24,44 +28,114 @@ PARAM_SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}, "run"
 
 
 @dataclass
+class Compare:
+    """One figure set against a baseline measured in the same rounds."""
+
+    baseline: str  # what it is compared with, e.g. "raw httpx"
+    value: float  # the baseline's median
+    ratio: float  # median / baseline median: what the shown medians say
+    rounds: float  # median of the per-round ratios (both sides measured back to back)
+    low: float  # range of the per-round ratios
+    high: float
+
+    @classmethod
+    def of(cls, baseline: str, values: list[float], base: list[float]) -> Compare:
+        pairs = [v / b for v, b in zip(values, base, strict=False) if b]
+        mine, theirs = median(values), median(base)
+        return cls(
+            baseline,
+            theirs,
+            mine / theirs if theirs else float("nan"),
+            median(pairs),
+            min(pairs, default=float("nan")),
+            max(pairs, default=float("nan")),
+        )
+
+    def cell(self) -> str:
+        spread = f"rounds {self.rounds:.2f}x [{self.low:.2f}-{self.high:.2f}]"
+        return f"{self.baseline} {fmt(self.value)}: **{self.ratio:.2f}x** ({spread})"
+
+
+@dataclass
 class Row:
-    """One line of the results table."""
+    """One line of the results table.
+
+    ``versus`` holds the comparisons shown side by side (the lean reference, raw httpx, ...).
+    ``targets`` maps an index into ``versus`` to a target such as ">= 0.90" (index -1: the
+    value itself, e.g. a latency). A verdict is decided by the ratio of the medians shown, so
+    it can never contradict them; the median of the per-round ratios is shown next to it, and
+    a verdict that it disagrees with is flagged.
+    """
 
     section: str
     case: str
     value: float | None
     unit: str
-    ratio: float | None = None  # against the baseline named in ``baseline``
-    baseline: str = ""
-    target: str = ""  # e.g. "<= 1.10", ">= 0.95"
+    versus: list[Compare] = field(default_factory=list)
+    targets: dict[int, str] = field(default_factory=dict)
     note: str = ""
     samples: list[float] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def _meets(target: str, ratio: float) -> bool:
+        op, limit = target.split()
+        return ratio <= float(limit) if op == "<=" else ratio >= float(limit)
+
+    def target_text(self) -> str:
+        return "; ".join(
+            (self.unit if i < 0 else f"vs {self.versus[i].baseline}") + f" {t}"
+            for i, t in self.targets.items()
+            if i < len(self.versus)
+        )
 
     @property
     def verdict(self) -> str:
-        if not self.target or self.ratio is None:
+        if self.value is None:
             return ""
-        op, limit = self.target.split()
-        ok = self.ratio <= float(limit) if op == "<=" else self.ratio >= float(limit)
-        return "ok" if ok else "MISSED"
+        parts = []
+        for i, target in self.targets.items():
+            if i < 0:
+                parts.append("ok" if self._meets(target, self.value) else "MISSED")
+                continue
+            if i >= len(self.versus):
+                continue
+            compare = self.versus[i]
+            ok = self._meets(target, compare.ratio)
+            text = "ok" if ok else "MISSED"
+            if self._meets(target, compare.rounds) != ok:
+                text += " (per-round: " + ("MISSED" if ok else "ok") + ")"
+            parts.append(text)
+        return "; ".join(parts)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["targets"] = {str(k): v for k, v in self.targets.items()}
         data["verdict"] = self.verdict
         return data
+
+
+def fmt(value: float | None) -> str:
+    if value is None or value != value:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
 
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def paired_ratio(values: list[float], baseline: list[float]) -> float:
-    """Median of the per-round ratios ``values[i] / baseline[i]``.
-
-    Each round measures both sides back to back, so load from other processes (this machine is
-    shared) hits both alike; the ratio of two medians taken minutes apart would not cancel it.
-    """
-    return median([v / b for v, b in zip(values, baseline, strict=True) if b])
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) by nearest rank; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
 
 
 def per_call_seconds(call: Callable[[], object], calls: int) -> float:
@@ -150,3 +224,42 @@ def register_type(url: str, name: str = TASK_TYPE) -> int:
         )
         reply.raise_for_status()
         return int(reply.json()["data"]["id"])
+
+
+def _post(
+    url: str, path: str, body: dict[str, Any], conn: http.client.HTTPConnection | None = None
+) -> tuple[int, Any]:
+    parts = urlsplit(url)
+    own = conn is None
+    conn = conn or http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        headers = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
+        conn.request("POST", parts.path + path, json.dumps(body), headers)
+        reply = conn.getresponse()
+        return reply.status, json.loads(reply.read())
+    finally:
+        if own:
+            conn.close()
+
+
+def create_tasks(url: str, name: str, count: int, threads: int = 4) -> None:
+    """Create ``count`` tasks of type ``name`` with plain ``http.client`` (fast: the figures
+    that follow are about draining them)."""
+    numbers = iter(range(count))  # shared: next() on it is atomic under the GIL
+    parts = urlsplit(url)
+
+    def producer() -> None:
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        try:
+            for n in numbers:
+                status, _ = _post(url, "/tasks", {"type": name, "params": {"n": n, "run": name}}, conn)
+                if status != 200:
+                    raise RuntimeError(f"create: {status}")
+        finally:
+            conn.close()
+
+    pool = [threading.Thread(target=producer) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()

@@ -13,12 +13,10 @@ import json
 import resource
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-import httpx
-from bench_common import API_KEY, ROOT, TASK_TYPE, Row, register_type, server_process
+from bench_common import API_KEY, ROOT, TASK_TYPE, Row, create_tasks, register_type, server_process
 
 
 def _rss_kib() -> int:
@@ -65,22 +63,6 @@ def _child(url: str, tasks: int, chunk: int) -> dict[str, object]:
     }
 
 
-def _create(url: str, count: int, threads: int = 4) -> None:
-    numbers = iter(range(count))  # shared: next() on it is atomic under the GIL
-
-    def producer() -> None:
-        with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=30.0) as client:
-            for n in numbers:
-                reply = client.post("/tasks", json={"type": TASK_TYPE, "params": {"n": n, "run": "memory"}})
-                reply.raise_for_status()
-
-    pool = [threading.Thread(target=producer) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-
-
 def run(quick: bool = False) -> list[Row]:
     tasks, chunk = (2_000, 500) if quick else (10_000, 1_000)
     with server_process() as url:
@@ -96,7 +78,7 @@ def run(quick: bool = False) -> list[Row]:
         )
         try:
             started = time.perf_counter()
-            _create(url, tasks)
+            create_tasks(url, TASK_TYPE, tasks)
             create_seconds = time.perf_counter() - started
             stdout, stderr = child.communicate(timeout=600)
         finally:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from bench_common import API_KEY, Row, median, paired_ratio, per_call_seconds
+from bench_common import API_KEY, Compare, Row, median, per_call_seconds
 
 URL = "http://127.0.0.1:9/api"  # never contacted: MockTransport answers
 TYPE = "bench.cycle"
@@ -181,18 +181,19 @@ def run(quick: bool = False) -> list[Row]:
             if name in missing:
                 rows.append(Row("1 overhead", f"{op}: {name}", None, "us CPU/call", note=missing[name]))
                 continue
-            value = median(samples[(name, op)])
+            versus = (
+                []
+                if name == "raw httpx"
+                else [Compare.of("raw httpx", samples[(name, op)], samples[("raw httpx", op)])]
+            )
             rows.append(
                 Row(
                     "1 overhead",
                     f"{op}: {name}",
-                    value,
+                    median(samples[(name, op)]),
                     "us CPU/call",
-                    ratio=None
-                    if name == "raw httpx"
-                    else paired_ratio(samples[(name, op)], samples[("raw httpx", op)]),
-                    baseline="" if name == "raw httpx" else "raw httpx",
-                    target="<= 1.10" if name == "facade" else "",
+                    versus=versus,
+                    targets={0: "<= 1.05"} if name == "facade" else {},
                     samples=samples[(name, op)],
                 )
             )
