@@ -31,7 +31,7 @@ from ._phpjson import (
     quote,
     reencode,
 )
-from ._schema import validate
+from ._schema import ValidationTooLong, validate
 from ._store import SORT_COLUMNS, TYPE_SORT_COLUMNS, Store
 
 __all__ = ["App", "Response"]
@@ -199,7 +199,9 @@ class App:
             return self._route(method, path, query, body)
         except _Fail as fail:
             return self._error(fail.status, fail.message, fail.details)
-        except _PhpTypeError:
+        except (_PhpTypeError, ValidationTooLong):
+            # PHP's TypeError, and its time limit (where pattern matches run too long here),
+            # end the script: 500 with an empty body.
             return Response(500, b"")
         except Exception as err:  # the real server reports internal errors in the envelope
             logger.exception("internal error on %s %s", method, path)

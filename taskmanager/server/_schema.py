@@ -8,7 +8,8 @@ server what the real one accepts. What it does:
   A mismatch stops the checks for that value. A list of types never matches ("expected Array").
 * objects: ``required`` (a null value counts as missing), then ``properties`` in schema order for
   the keys present, then ``additionalProperties: false``;
-* strings: ``minLength`` / ``maxLength`` counted in UTF-8 bytes, ``pattern`` (unanchored search);
+* strings: ``minLength`` / ``maxLength`` counted in UTF-8 bytes, ``pattern`` (unanchored search
+  by the bounded matcher in ``_regex``: where PCRE would give up, the string does not match);
 * numbers: ``minimum`` / ``maximum``; arrays: ``minItems`` / ``maxItems`` and ``items``;
 * ``enum`` with PHP's loose comparison;
 * item paths are built the way the PHP code does it, ``"$path[$i]"``, which PHP reads as the
@@ -18,22 +19,62 @@ server what the real one accepts. What it does:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import threading
 from typing import Any
 
 from ._phpjson import as_php_array, php_string, php_truthy, php_type
+from ._regex import BACKTRACK_LIMIT, Budget, GaveUp, search
 
-__all__ = ["validate"]
+__all__ = ["PATTERN_LIMITS", "ValidationTooLong", "validate"]
+
+_QUICK_STEPS = 10_000  # a match that needs more waits for one of the slow-match slots
+_SLOW_MATCHES = threading.BoundedSemaphore(2)  # long matches at once, all requests together
+_REQUEST_STEPS = 5 * BACKTRACK_LIMIT  # backtrack steps of all matches of one request
+
+PATTERN_LIMITS = {
+    "backtrack steps per match": BACKTRACK_LIMIT,
+    "backtrack steps per request": _REQUEST_STEPS,
+    "long matches at once": 2,
+}
+
+
+class ValidationTooLong(Exception):
+    """One request's pattern matches used up its budget (where PHP would hit its time limit)."""
+
+
+class _Work:
+    """Backtrack steps left for one request's matches."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = _REQUEST_STEPS
+
+
+def _run(pattern: str, value: str, work: _Work, steps: int) -> bool | None:
+    """The match within ``steps`` (capped by the request's budget); None when it gave up."""
+    allowed = min(steps, work.left)
+    budget = Budget(allowed)
+    try:
+        return search(pattern, value, budget)
+    except GaveUp:
+        if allowed < steps:
+            raise ValidationTooLong from None
+        return None
+    finally:
+        work.left -= allowed - max(budget.left, 0)
+
+
+def _matches(pattern: str, value: str, work: _Work) -> bool:
+    found = _run(pattern, value, work, _QUICK_STEPS)
+    if found is None:
+        with _SLOW_MATCHES:
+            found = _run(pattern, value, work, BACKTRACK_LIMIT)
+    # preg_match's false (limit reached) reads as "does not match" in the real validator.
+    return bool(found)
+
 
 _NUMERIC = re.compile(r"^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*$")
-
-
-@lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return None
 
 
 def _item_path(path: str, index: int) -> str:
@@ -89,7 +130,7 @@ def _greater(value: Any, bound: Any) -> bool:
     return bound_number is not None and value > bound_number
 
 
-def _validate(value: Any, schema: dict[str, Any], path: str, errors: list[str]) -> None:
+def _validate(value: Any, schema: dict[str, Any], path: str, errors: list[str], work: _Work) -> None:
     expected = schema.get("type")
     if "type" in schema:
         actual = php_type(value)
@@ -97,7 +138,7 @@ def _validate(value: Any, schema: dict[str, Any], path: str, errors: list[str]) 
             errors.append(f"Type mismatch at {path}: expected {php_string(expected)}, got {actual}")
             return
     if expected == "object":
-        _validate_object(value, schema, path, errors)
+        _validate_object(value, schema, path, errors, work)
     elif expected == "array":
         items = list(value.values()) if isinstance(value, dict) else value
         if "minItems" in schema and _less(len(items), schema["minItems"]):
@@ -107,17 +148,15 @@ def _validate(value: Any, schema: dict[str, Any], path: str, errors: list[str]) 
         item_schema = schema.get("items")
         if isinstance(item_schema, dict):
             for index, item in enumerate(items):
-                _validate(item, item_schema, _item_path(path, index), errors)
+                _validate(item, item_schema, _item_path(path, index), errors, work)
     elif expected == "string":
         length = len(value.encode("utf-8"))
         if "minLength" in schema and _less(length, schema["minLength"]):
             errors.append(f"String too short at {path}: minimum length is {php_string(schema['minLength'])}")
         if "maxLength" in schema and _greater(length, schema["maxLength"]):
             errors.append(f"String too long at {path}: maximum length is {php_string(schema['maxLength'])}")
-        if "pattern" in schema:
-            compiled = _compile(php_string(schema["pattern"]))
-            if compiled is None or compiled.search(value) is None:
-                errors.append(f"String does not match pattern at {path}")
+        if "pattern" in schema and not _matches(php_string(schema["pattern"]), value, work):
+            errors.append(f"String does not match pattern at {path}")
     elif expected in ("integer", "number"):
         if "minimum" in schema and _less(value, schema["minimum"]):
             errors.append(f"Number too small at {path}: minimum is {php_string(schema['minimum'])}")
@@ -129,7 +168,7 @@ def _validate(value: Any, schema: dict[str, Any], path: str, errors: list[str]) 
         errors.append(f"Value at {path} must be one of: {allowed}")
 
 
-def _validate_object(value: Any, schema: dict[str, Any], path: str, errors: list[str]) -> None:
+def _validate_object(value: Any, schema: dict[str, Any], path: str, errors: list[str], work: _Work) -> None:
     fields = as_php_array(value) or {}
     required = as_php_array(schema.get("required"))
     if required is not None:
@@ -140,7 +179,7 @@ def _validate_object(value: Any, schema: dict[str, Any], path: str, errors: list
     properties = as_php_array(schema.get("properties")) or {}
     for name, sub_schema in properties.items():
         if name in fields and isinstance(sub_schema, dict):
-            _validate(fields[name], sub_schema, f"{path}.{name}" if path else name, errors)
+            _validate(fields[name], sub_schema, f"{path}.{name}" if path else name, errors, work)
     if schema.get("additionalProperties") is False:
         for name in fields:
             if name not in properties:
@@ -148,8 +187,11 @@ def _validate_object(value: Any, schema: dict[str, Any], path: str, errors: list
 
 
 def validate(params: Any, schema: Any) -> list[str]:
-    """The validator's messages for ``params`` against a stored ``schema`` (empty when valid)."""
+    """The validator's messages for ``params`` against a stored ``schema`` (empty when valid).
+
+    Raises :class:`ValidationTooLong` when the request's pattern matches used up their budget.
+    """
     errors: list[str] = []
     if isinstance(schema, dict):
-        _validate(params, schema, "", errors)
+        _validate(params, schema, "", errors, _Work())
     return errors

@@ -202,23 +202,31 @@ class Store:
         """Create a task of type ``name`` unless its dedupe key exists; (id, status, created, key).
 
         ``prepare`` gets the type row (id, name, version, param_schema, is_active, ...) or None,
-        may raise to refuse, and returns (type id, params JSON, dedupe key). The lock makes
-        lookup, check and insert one step, so identical creates cannot both insert.
+        may raise to refuse, and returns (type id, params JSON, dedupe key). It runs without the
+        lock (parameter validation may take long); the insert then runs under the lock only if
+        the type was not registered again meanwhile (else ``prepare`` runs again on the new row),
+        so identical creates still cannot both insert.
         """
         now = self.now()
-        with self.lock:
-            type_id, params_json, dedupe_key = prepare(self._type_row(fold_name(name)))
-            inserted = self._db.execute(
-                "INSERT INTO tasks (type_id, status, params, dedupe_key, created_at) "
-                "VALUES (?, 'pending', ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-                (type_id, params_json, dedupe_key, now),
-            ).fetchall()
-            if inserted:
-                return int(inserted[0][0]), "pending", True, dedupe_key
-            found = self._db.execute(
-                "SELECT id, status FROM tasks WHERE dedupe_key = ?", (dedupe_key,)
-            ).fetchone()
-            return int(found[0]), str(found[1]), False, dedupe_key
+        key = fold_name(name)
+        while True:
+            with self.lock:
+                row = self._type_row(key)
+            type_id, params_json, dedupe_key = prepare(row)
+            with self.lock:
+                if self._type_row(key) is not row:
+                    continue  # re-registered while validating: check against the new schema
+                inserted = self._db.execute(
+                    "INSERT INTO tasks (type_id, status, params, dedupe_key, created_at) "
+                    "VALUES (?, 'pending', ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                    (type_id, params_json, dedupe_key, now),
+                ).fetchall()
+                if inserted:
+                    return int(inserted[0][0]), "pending", True, dedupe_key
+                found = self._db.execute(
+                    "SELECT id, status FROM tasks WHERE dedupe_key = ?", (dedupe_key,)
+                ).fetchone()
+                return int(found[0]), str(found[1]), False, dedupe_key
 
     def claim_task(
         self,

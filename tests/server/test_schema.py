@@ -105,3 +105,70 @@ def test_schema_without_type_checks_nothing_but_enum() -> None:
     """Keywords apply per declared type; an untyped schema only checks enum."""
     assert validate({"x": "y"}, {"properties": {"x": {"type": "integer"}}}) == []
     assert validate("anything", {"minLength": 100}) == []
+
+
+# -- hostile patterns ----------------------------------------------------------------------------
+
+HOSTILE = {"type": "object", "properties": {"s": {"type": "string", "pattern": "^(a+)+$"}}}
+EVIL = "a" * 27 + "!"  # about 2**27 steps for a backtracking engine without a limit
+
+
+def test_a_pattern_past_the_backtrack_limit_does_not_match() -> None:
+    """preg_match returns false at the limit, which the real validator reports as no match."""
+    assert validate({"s": EVIL}, HOSTILE) == ["String does not match pattern at s"]
+    assert validate({"s": "aaa"}, HOSTILE) == []
+
+
+def test_one_request_has_a_total_matching_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import taskmanager.server._schema as schema_module
+
+    monkeypatch.setattr(schema_module, "_REQUEST_STEPS", 50_000)
+    many = {"type": "array", "items": {"type": "string", "pattern": "^(a+)+$"}}
+    with pytest.raises(schema_module.ValidationTooLong):
+        validate([EVIL] * 10, many)
+
+
+def test_a_hostile_pattern_does_not_block_other_clients() -> None:
+    """While creates against ^(a+)+$ run, an unrelated client's calls are answered promptly.
+
+    Before the bounded matcher, one such create held the store lock and the GIL for seconds.
+    """
+    import threading
+    import time
+
+    import httpx
+
+    from taskmanager.server import LocalServer
+
+    with (
+        LocalServer(api_key="k") as server,
+        httpx.Client(base_url=server.url, headers={"X-API-Key": "k"}, timeout=60) as http,
+    ):
+        for name, schema in (("Evil.T", HOSTILE), ("Plain.T", {"type": "object"})):
+            body = {"name": name, "version": "1", "param_schema": schema}
+            assert http.post("/task-types/register", json=body).status_code == 200
+        replies: list[httpx.Response] = []
+
+        def hostile() -> None:
+            with httpx.Client(base_url=server.url, headers={"X-API-Key": "k"}, timeout=60) as own:
+                replies.append(own.post("/tasks", json={"type": "Evil.T", "params": {"s": EVIL}}))
+
+        attackers = [threading.Thread(target=hostile) for _ in range(3)]
+        for thread in attackers:
+            thread.start()
+        slowest, calls = 0.0, 0
+        deadline = time.monotonic() + 60
+        while any(t.is_alive() for t in attackers) and time.monotonic() < deadline:
+            started = time.monotonic()
+            created = http.post("/tasks", json={"type": "Plain.T", "params": {"n": calls}})
+            assert created.status_code == 200
+            assert http.get("/tasks", params={"limit": 5}).status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+            calls += 1
+        for thread in attackers:
+            thread.join(60)
+        assert [r.json()["error"] for r in replies] == [
+            "Parameter validation failed: String does not match pattern at s"
+        ] * 3
+        assert calls > 0
+        assert slowest < 2.0, f"an unrelated create + list took {slowest:.2f} s"
