@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._errors import TaskManagerValidationError
+from ._shown import shown
 
 __all__ = ["canonical_params", "dedupe_key", "php_json_encode"]
 
@@ -35,6 +36,13 @@ def _escape(match: re.Match[str]) -> str:
     return _ESCAPES[match.group()]
 
 
+# Levels of objects/arrays a value may have (the value itself is level 1). The server decodes
+# and encodes JSON with PHP's default limit of 512 levels, and its deepest reply holding a
+# value (GET /tasks/{id} for params and result, GET /task-types/{name} for a schema) wraps it
+# in 4 levels: anything deeper could be stored but never read back.
+MAX_DEPTH = 508
+
+
 class _Refused(Exception):
     """A value that cannot be sent; ``where`` collects the keys/indexes while unwinding."""
 
@@ -43,19 +51,42 @@ class _Refused(Exception):
         self.why = why
         self.where: list[str] = []
 
-    def error(self) -> TaskManagerValidationError:
-        return TaskManagerValidationError(f"params{''.join(reversed(self.where))}: {self.why}")
+    def error(self, name: str = "params") -> TaskManagerValidationError:
+        parts = self.where[::-1]
+        if len(parts) > 8:  # a value nested hundreds deep: where it starts and where it ends
+            parts = [*parts[:4], f"...({len(parts) - 6} more)...", *parts[-2:]]
+        return TaskManagerValidationError(f"{name}{''.join(parts)}: {self.why}")
 
 
-def _refuse(path: str, why: str) -> TaskManagerValidationError:
-    return TaskManagerValidationError(f"params{path}: {why}")
+def _too_deep() -> _Refused:
+    return _Refused(
+        f"nested more than {MAX_DEPTH} levels deep (or it contains itself); the server could store "
+        "it but never send it back"
+    )
 
 
-def _walk(value: Any) -> tuple[Any, str]:
+def _plain_items(mapping: Mapping[Any, Any]) -> list[tuple[str, Any]]:
+    """The items of a mapping that is not a plain dict of plain strings, keys as plain ``str``, sorted."""
+    items: dict[str, Any] = {}
+    for key, item in mapping.items():
+        if type(key) is not str:
+            if not isinstance(key, str):
+                raise _Refused(f"key {shown(key)} is not a string; JSON object keys are strings")
+            key = str.__str__(key)  # a str subclass's own __str__/__eq__/__hash__ play no part
+        if not key.isascii():
+            _check_text(key, "")
+        if key in items:
+            raise _Refused(f"key {shown(key)} appears twice")
+        items[key] = item
+    return sorted(items.items())  # keys are unique, so the values are never compared
+
+
+def _walk(value: Any, depth: int = 1) -> tuple[Any, str]:
     """Canonicalise ``value`` (keys sorted) and encode it as PHP would, in one pass.
 
     Returns (canonical value, PHP json_encode text). One walk serves both the request body and
     the dedupe key, which keeps a create cheap. Raises _Refused for what cannot be sent.
+    ``depth`` is the level of ``value`` (1 for the top mapping).
     """
     kind = type(value)
     if kind is str:
@@ -65,7 +96,9 @@ def _walk(value: Any) -> tuple[Any, str]:
     if kind is int:
         if _INT64_MIN <= value <= _INT64_MAX:
             return value, int.__repr__(value)
-        raise _Refused(f"integer {value} is outside signed 64-bit; the server would turn it into a float")
+        raise _Refused(
+            f"integer {shown(value)} is outside signed 64-bit; the server would turn it into a float"
+        )
     if kind is float:
         if value - value != 0.0:  # NaN or an infinity
             raise _Refused(f"{value!r} cannot be sent as JSON")
@@ -78,18 +111,24 @@ def _walk(value: Any) -> tuple[Any, str]:
     if value is None:
         return None, "null"
     if kind is dict or isinstance(value, Mapping):
-        for key in value:
-            if type(key) is not str:
-                if not isinstance(key, str):
-                    raise _Refused(f"key {key!r} is not a string; JSON object keys are strings")
-            elif not key.isascii():
-                _check_text(key, "")
-        keys = sorted(value)
+        if depth > MAX_DEPTH:
+            raise _too_deep()
+        pairs: list[tuple[str, Any]] | None = None
+        if kind is dict:
+            for key in value:
+                if type(key) is not str:
+                    pairs = _plain_items(value)
+                    break
+                if not key.isascii():
+                    _check_text(key, "")
+            else:
+                pairs = [(key, value[key]) for key in sorted(value)]
+        else:
+            pairs = _plain_items(value)
         out: dict[str, Any] = {}
         parts: list[str] = []
         is_list = True
-        for index, key in enumerate(keys):
-            item = value[key]
+        for index, (key, item) in enumerate(pairs):
             # Plain ASCII strings and 64-bit ints (most values) are handled inline: a create's
             # whole client overhead budget is a few tens of microseconds.
             kind = type(item)
@@ -99,9 +138,9 @@ def _walk(value: Any) -> tuple[Any, str]:
                 text = int.__repr__(item)
             else:
                 try:
-                    item, text = _walk(item)
+                    item, text = _walk(item, depth + 1)
                 except _Refused as refused:
-                    refused.where.append(f"[{key!r}]")
+                    refused.where.append(f"[{shown(key)}]")
                     raise
             out[key] = item
             parts.append(text)
@@ -109,10 +148,13 @@ def _walk(value: Any) -> tuple[Any, str]:
                 is_list = False
         if is_list:
             return out, "[" + ",".join(parts) + "]"
+        keys = list(out)
         if _NEEDS_ESCAPE.search("".join(keys)) is None:
             return out, "{" + ",".join(['"' + k + '":' + t for k, t in zip(keys, parts, strict=True)]) + "}"
         return out, "{" + ",".join([_php_string(k) + ":" + t for k, t in zip(keys, parts, strict=True)]) + "}"
     if kind is list or kind is tuple or isinstance(value, list | tuple):
+        if depth > MAX_DEPTH:
+            raise _too_deep()
         items: list[Any] = []
         parts = []
         for index, element in enumerate(value):
@@ -123,35 +165,53 @@ def _walk(value: Any) -> tuple[Any, str]:
                 item, text = element, int.__repr__(element)
             else:
                 try:
-                    item, text = _walk(element)
+                    item, text = _walk(element, depth + 1)
                 except _Refused as refused:
                     refused.where.append(f"[{index}]")
                     raise
             items.append(item)
             parts.append(text)
         return items, "[" + ",".join(parts) + "]"
-    # Subclasses of the JSON types (enums, str/int subclasses) are sent as their plain value.
+    # Subclasses of the JSON types (enums, str/int subclasses) are sent as their plain value,
+    # read through the base type: their own __str__/__int__/__float__ play no part.
     if isinstance(value, bool):
-        return _walk(bool(value))
+        return _walk(bool(value), depth)
     if isinstance(value, int):
-        return _walk(int(value))
+        return _walk(int.__int__(value), depth)
     if isinstance(value, float):
-        return _walk(float(value))
+        return _walk(float.__float__(value), depth)
     if isinstance(value, str):
-        return _walk(str.__str__(value))
+        return _walk(str.__str__(value), depth)
     if isinstance(value, bytes | bytearray | memoryview):
         raise _Refused("bytes cannot be sent as JSON; decode or base64-encode them first")
     if isinstance(value, set | frozenset):
         raise _Refused("a set has no JSON form (and no order); pass a sorted list")
-    raise _Refused(f"{type(value).__name__} cannot be sent as JSON")
+    raise _Refused(
+        f"{type(value).__name__} cannot be sent as JSON; convert it to a str, int, float, bool, "
+        "None, list or mapping first"
+    )
+
+
+def walk(name: str, value: Any) -> tuple[Any, str]:
+    """``_walk`` for a caller's value named ``name``: every failure a TaskManagerValidationError.
+
+    A mapping whose iteration or item access raises, a ``__len__`` that lies, a stack too
+    short for the nesting: whatever reading the caller's value raises is reported, not leaked.
+    """
+    try:
+        return _walk(value)
+    except _Refused as refused:
+        raise refused.error(name) from None
+    except Exception as err:  # raised by the caller's own objects while they were read
+        raise TaskManagerValidationError(f"{name} could not be read: {shown(err)}") from err
 
 
 def _canonical(value: Any, path: str) -> Any:
-    """``value`` with keys sorted at every level; TaskManagerValidationError if it cannot be sent."""
-    try:
-        return _walk(value)[0]
-    except _Refused as refused:
-        raise refused.error() from None
+    """``value`` with keys sorted at every level; TaskManagerValidationError if it cannot be sent.
+
+    ``path`` names the value in messages ("params", "result", "param_schema").
+    """
+    return walk(path or "params", value)[0]
 
 
 def _check_text(text: str, path: str) -> None:
@@ -172,10 +232,7 @@ def prepare_params(task_type: str, params: Mapping[str, Any]) -> tuple[dict[str,
         raise TaskManagerValidationError(
             f"params must be a mapping (a JSON object), not {type(params).__name__}"
         )
-    try:
-        out, text = _walk(params)
-    except _Refused as refused:
-        raise refused.error() from None
+    out, text = walk("params", params)
     if not out:
         raise TaskManagerValidationError(
             "params must not be empty: the server decodes {} as a list and refuses it "

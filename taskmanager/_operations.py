@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from . import _arguments as _args
 from . import _retry, _wire
 from ._config import TaskManagerConfig
 from ._dedupe import _canonical, prepare_params
@@ -46,6 +47,7 @@ from ._models import (
 )
 from ._policies import PolicyArg, TypeRotation, to_policy
 from ._protocol import Op, Pause, Reply
+from ._shown import shown
 
 __all__ = ["ClientState", "Op", "Pause"]
 
@@ -96,16 +98,16 @@ class ClientState:
         return self.claims.get(task_id, self.worker_id)
 
 
-def _text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise TaskManagerValidationError(f"{name} must be a non-empty string, got {value!r}")
-    return value
+_text = _args.text
+_type_name = _args.type_name
+
+# Bounds of wait_for_task's arguments: a wait of 30 days at most, polls at least hourly.
+MAX_WAIT = 30 * 86400.0
+MAX_POLL_INTERVAL = 3600.0
 
 
 def _task_id(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise TaskManagerValidationError(f"task_id must be a positive int, got {value!r}")
-    return value
+    return _args.positive_id("task_id", value)
 
 
 def _json_mapping(name: str, value: Any) -> dict[str, Any]:
@@ -113,7 +115,7 @@ def _json_mapping(name: str, value: Any) -> dict[str, Any]:
         raise TaskManagerValidationError(
             f"{name} must be a mapping (a JSON object), not {type(value).__name__}"
         )
-    result: dict[str, Any] = _canonical(value, "")
+    result: dict[str, Any] = _canonical(value, name)
     return result
 
 
@@ -151,8 +153,8 @@ def register_task_type(
     settings: Mapping[str, Any] | None = None,
 ) -> Op[TaskType]:
     check_type_settings(settings or {})
-    _text("name", name)
-    _text("version", version)
+    name = _type_name("name", name)
+    version = _text("version", version)
     schema = _json_mapping("param_schema", param_schema)
     if "type" not in schema:
         raise TaskManagerValidationError('param_schema must have a "type" key (the server requires one)')
@@ -164,7 +166,7 @@ def register_task_type(
 
 
 def get_task_type(state: ClientState, name: str) -> Op[TaskType]:
-    _text("name", name)
+    name = _type_name("name", name)
     call = _wire.get_task_type(name)
     data = (yield from _send(state, call)).unwrap()
     try:
@@ -180,7 +182,7 @@ def get_task_type(state: ClientState, name: str) -> Op[TaskType]:
 
 
 def list_task_types(state: ClientState, active_only: bool) -> Op[list[TaskType]]:
-    call = _wire.list_task_types(bool(active_only))
+    call = _wire.list_task_types(_args.flag("active_only", active_only))
     data = (yield from _send(state, call)).unwrap()
     result: list[TaskType] = _wire.convert(call, _wire.to_task_types, data, state.config.server_timezone)
     return result
@@ -193,9 +195,12 @@ def create_task(
     on_duplicate: OnDuplicate,
     priority: int | None,
 ) -> Op[CreatedTask]:
-    _text("task_type", task_type)
-    if on_duplicate not in ("return", "raise"):
-        raise TaskManagerValidationError(f'on_duplicate must be "return" or "raise", got {on_duplicate!r}')
+    task_type = _type_name("task_type", task_type)
+    if not isinstance(on_duplicate, str) or str.__str__(on_duplicate) not in ("return", "raise"):
+        raise TaskManagerValidationError(
+            f'on_duplicate must be "return" or "raise", got {shown(on_duplicate)}'
+        )
+    on_duplicate = "raise" if str.__str__(on_duplicate) == "raise" else "return"
     if priority is not None:
         warnings.warn(
             "priority is ignored: the TaskManager server accepts it but stores 0 for every task, "
@@ -234,22 +239,26 @@ def create_task(
 
 def _type_refs(task_type: TaskTypeRef | Sequence[TaskTypeRef]) -> list[TaskTypeRef]:
     if isinstance(task_type, str | int):
-        refs: list[Any] = [task_type]
+        given: list[Any] = [task_type]
     elif isinstance(task_type, Sequence) and not isinstance(task_type, bytes | bytearray):
-        refs = list(task_type)
+        try:
+            given = list(task_type)
+        except Exception as err:  # a Sequence of the caller's whose iteration fails
+            raise TaskManagerValidationError(f"task_type could not be read: {shown(err)}") from err
     else:
         raise TaskManagerValidationError(
-            f"task_type must be a name, an id or a list of them, got {task_type!r}"
+            f"task_type must be a name, an id or a list of them, got {shown(task_type)}"
         )
-    if not refs:
+    if not given:
         raise TaskManagerValidationError("task_type must name at least one task type")
-    for ref in refs:
+    refs: list[TaskTypeRef] = []
+    for ref in given:
         if isinstance(ref, bool) or not isinstance(ref, str | int):
-            raise TaskManagerValidationError(f"a task type is a name or an id, not {ref!r}")
-        if isinstance(ref, int) and ref <= 0:
-            raise TaskManagerValidationError(f"a task type id is positive, got {ref!r}")
-        if isinstance(ref, str):
-            _text("task_type", ref)
+            raise TaskManagerValidationError(f"a task type is a name or an id, not {shown(ref)}")
+        if isinstance(ref, int):
+            refs.append(_args.positive_id("a task type id", ref))
+        else:
+            refs.append(_type_name("task_type", ref))
     return refs
 
 
@@ -326,12 +335,12 @@ def claim_task(
 def update_progress(
     state: ClientState, task_id: int, progress: int, worker_id: str | None, message: str | None
 ) -> Op[ProgressUpdate]:
-    _task_id(task_id)
+    task_id = _task_id(task_id)
     worker_id = state.claimer(task_id, worker_id)
-    if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
-        raise TaskManagerValidationError(f"progress must be an int from 0 to 100, got {progress!r}")
-    if message is not None and not isinstance(message, str):
-        raise TaskManagerValidationError(f"message must be a string, got {message!r}")
+    if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= int.__int__(progress) <= 100:
+        raise TaskManagerValidationError(f"progress must be an int from 0 to 100, got {shown(progress)}")
+    progress = int.__int__(progress)
+    message = _args.optional_text("message", message)
     call = _wire.update_progress(task_id, progress, worker_id, message)
     data = (yield from _send(state, call)).unwrap()
     result: ProgressUpdate = _wire.convert(call, _wire.to_progress, data)
@@ -378,14 +387,12 @@ def complete_task(
     result: Mapping[str, Any] | None,
     error: str | None,
 ) -> Op[CompletionOutcome]:
-    _task_id(task_id)
+    task_id = _task_id(task_id)
     worker_id = state.claimer(task_id, worker_id)
-    if not isinstance(success, bool):
-        # The server reads "success" with PHP truthiness ("false" is true): insist on a bool.
-        raise TaskManagerValidationError(f"success must be True or False, got {success!r}")
+    # The server reads "success" with PHP truthiness ("false" is true): insist on a bool.
+    success = _args.flag("success", success)
     body_result = None if result is None else _json_mapping("result", result)
-    if error is not None and not isinstance(error, str):
-        raise TaskManagerValidationError(f"error must be a string, got {error!r}")
+    error = _args.optional_text("error", error)
     if (
         not success
         and error is None
@@ -416,7 +423,7 @@ def complete_task(
 
 
 def get_task(state: ClientState, task_id: int) -> Op[Task]:
-    _task_id(task_id)
+    task_id = _task_id(task_id)
     call = _wire.get_task(task_id)
     data = (yield from _send(state, call)).unwrap()
     item = _wire.single(call, data, f"task {task_id}")
@@ -427,22 +434,27 @@ def get_task(state: ClientState, task_id: int) -> Op[Task]:
 def _status_arg(status: TaskStatus | str | None) -> TaskStatus | None:
     if status is None:
         return None
-    try:
-        return TaskStatus(status)
-    except ValueError:
-        raise TaskManagerValidationError(
-            f"status must be one of {[s.value for s in TaskStatus]}, got {status!r}"
-        ) from None
+    if isinstance(status, TaskStatus):
+        return status
+    if isinstance(status, str):
+        try:
+            return TaskStatus(str.__str__(status))
+        except ValueError:
+            pass
+    raise TaskManagerValidationError(
+        f"status must be one of {[s.value for s in TaskStatus]}, got {shown(status)}"
+    )
 
 
 def list_tasks(
     state: ClientState, status: TaskStatus | str | None, task_type: str | None, limit: int, offset: int
 ) -> Op[list[TaskSummary]]:
-    for name, value in (("limit", limit), ("offset", offset)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise TaskManagerValidationError(f"{name} must be an int >= 0, got {value!r}")
+    limit = _args.count("limit", limit)
+    offset = _args.count("offset", offset)
     if task_type is not None:
-        _text("type", task_type)
+        # A filter (exact, or a LIKE pattern with %) travels in the query string, which the
+        # server does decode: any name can be listed, unlike fetched.
+        task_type = _text("type", task_type)
     call = _wire.list_tasks(_status_arg(status), task_type, limit, offset)
     data = (yield from _send(state, call)).unwrap()
     rows: list[TaskSummary] = _wire.convert(call, _wire.to_summaries, data, state.config.server_timezone)
@@ -450,16 +462,13 @@ def list_tasks(
 
 
 def check_page_size(page_size: int) -> None:
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size <= 0:
-        raise TaskManagerValidationError(f"page_size must be a positive int, got {page_size!r}")
+    _args.count("page_size", page_size, minimum=1)
 
 
 def wait_for_task(state: ClientState, task_id: int, timeout: float, poll_interval: float) -> Op[Task]:
-    for name, value in (("timeout", timeout), ("poll_interval", poll_interval)):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TaskManagerValidationError(f"{name} must be a number of seconds, got {value!r}")
-    if not timeout >= 0 or not poll_interval > 0:
-        raise TaskManagerValidationError("timeout must be >= 0 and poll_interval > 0")
+    task_id = _task_id(task_id)
+    timeout = _args.seconds("timeout", timeout, maximum=MAX_WAIT, zero_ok=True)
+    poll_interval = _args.seconds("poll_interval", poll_interval, maximum=MAX_POLL_INTERVAL)
     deadline = time.monotonic() + timeout
     while True:
         task: Task = yield from get_task(state, task_id)
