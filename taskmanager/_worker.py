@@ -432,6 +432,7 @@ class Worker:
             clock=self._clock,
             handler_threads=run.handler_threads,
             stop_reason=lambda: self._stop.reason,
+            interrupt=self.stop,
         )
         job = asyncio.ensure_future(task_run.run())
         self._inflight[job] = task_run

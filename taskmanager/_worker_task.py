@@ -8,15 +8,23 @@ import asyncio
 import concurrent.futures
 import inspect
 import logging
+import math
+import numbers
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._errors import TaskClaimedByAnotherWorkerError, TaskManagerError, TaskNotClaimedError
+from ._errors import (
+    TaskClaimedByAnotherWorkerError,
+    TaskManagerError,
+    TaskManagerValidationError,
+    TaskNotClaimedError,
+)
 from ._worker_client import TRANSIENT, WorkerClient
 from ._worker_outbox import Outbox, Outcome
 from ._worker_stats import Counters
+from ._worker_text import describe_error
 from ._worker_threads import DaemonPool
 
 if TYPE_CHECKING:
@@ -38,6 +46,27 @@ class RunSettings:
     claim_timeout: float
     max_attempts: int
     grace_period: float
+
+
+def _as_result(value: Any) -> dict[str, Any] | None:
+    """A handler's return value as a task result: a dict, ``{"value": ...}`` or None."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        return {"value": value}
+    return dict(value)
+
+
+def _progress_value(progress: object, message: object) -> int:
+    """The 0-100 integer a progress report sends (out-of-range numbers are clamped)."""
+    if isinstance(progress, bool) or not isinstance(progress, numbers.Real):
+        raise TaskManagerValidationError(f"progress must be a number from 0 to 100, got {progress!r}")
+    value = float(progress)
+    if not math.isfinite(value):
+        raise TaskManagerValidationError(f"progress must be a finite number, got {progress!r}")
+    if message is not None and not isinstance(message, str):
+        raise TaskManagerValidationError(f"message must be a string, got {type(message).__name__}")
+    return min(100, max(0, round(value)))
 
 
 class _BaseWorkerTask:
@@ -78,9 +107,11 @@ class WorkerTask(_BaseWorkerTask):
     def report_progress(self, progress: float, message: str | None = None) -> bool:
         """Record progress (0-100) on the server; True if it was recorded.
 
-        Never raises for API trouble (it is logged): progress is informative only.
+        Never raises for API trouble (it is logged): progress is informative only. A progress
+        that is not a finite number raises ``TaskManagerValidationError``.
         """
         run = self._run
+        _progress_value(progress, message)
         if run.abandoned:  # the worker stopped without this handler
             return False
         loop = run.loop
@@ -102,7 +133,11 @@ class AsyncWorkerTask(_BaseWorkerTask):
     """The task object an async handler receives."""
 
     async def report_progress(self, progress: float, message: str | None = None) -> bool:
-        """Record progress (0-100) on the server; True if it was recorded. Never raises for API trouble."""
+        """Record progress (0-100) on the server; True if it was recorded. Never raises for API trouble.
+
+        A progress that is not a finite number raises ``TaskManagerValidationError``.
+        """
+        _progress_value(progress, message)
         return await self._run.progress(progress, message)
 
 
@@ -121,6 +156,7 @@ class TaskRun:
         clock: Callable[[], float],
         handler_threads: DaemonPool,
         stop_reason: Callable[[], str],
+        interrupt: Callable[[str], None],
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -131,6 +167,7 @@ class TaskRun:
         self._counters = counters
         self._threads = handler_threads
         self._stop_reason = stop_reason
+        self._interrupt = interrupt
         self.abandoned = False
         """True once the worker gave up on the handler (it stopped without it)."""
         self.reporting = False
@@ -171,30 +208,47 @@ class TaskRun:
         try:
             try:
                 result = await self._call_handler(self._handler)
-            except asyncio.CancelledError:
-                if not self.abandoned:
-                    raise
-                error = (
-                    f"worker {settings.worker_id} stopped ({self._stop_reason()}) before the handler "
-                    f"finished within the {settings.grace_period:g}s grace period"
-                )
-                logger.warning("task %d (%s): %s", self.id, self.type, error)
-                await self._report(ok=False, error=error)
+            except asyncio.CancelledError as exc:
+                if self.abandoned:
+                    error = (
+                        f"worker {settings.worker_id} stopped ({self._stop_reason()}) before the handler "
+                        f"finished within the {settings.grace_period:g}s grace period"
+                    )
+                    logger.warning("task %d (%s): %s", self.id, self.type, error)
+                    await self._report(ok=False, error=error)
+                    return
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # this run itself is being cancelled
+                await self._handler_failed(exc)  # the handler raised CancelledError of its own
                 return
-            except (Exception, SystemExit) as exc:  # sys.exit() in a handler ends its task, not the worker
-                self.reporting = True
-                logger.info("task %d (%s) handler raised %s: %s", self.id, self.type, type(exc).__name__, exc)
-                self.check_lease()
-                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                await self._report(ok=False, error=error)
+            except KeyboardInterrupt as exc:
+                # Ctrl+C landing in a handler thread: stop the worker as SIGINT would.
+                self._interrupt("KeyboardInterrupt in a handler")
+                await self._handler_failed(exc)
+                return
+            except BaseException as exc:  # anything a handler raises ends its task, not the worker
+                await self._handler_failed(exc)
                 return
         finally:
             lease_timer.cancel()
         self.reporting = True
         self.check_lease()
-        if result is not None and not isinstance(result, Mapping):
-            result = {"value": result}
-        await self._report(ok=True, result=dict(result) if result is not None else None)
+        try:
+            outcome = _as_result(result)
+        except Exception as exc:  # e.g. a Mapping whose iteration raises
+            error = f"the handler's result could not be read: {describe_error(exc)}"
+            logger.warning("task %d (%s): %s", self.id, self.type, error)
+            await self._report(ok=False, error=error)
+            return
+        await self._report(ok=True, result=outcome)
+
+    async def _handler_failed(self, exc: BaseException) -> None:
+        self.reporting = True
+        error = describe_error(exc)
+        logger.info("task %d (%s) handler raised %s", self.id, self.type, error)
+        self.check_lease()
+        await self._report(ok=False, error=error)
 
     async def _call_handler(self, fn: Callable[..., Any]) -> Any:
         if inspect.iscoroutinefunction(fn):
@@ -240,8 +294,8 @@ class TaskRun:
     async def progress(self, progress: float, message: str | None) -> bool:
         if self.abandoned or self.claim_lost:
             return False
+        value = _progress_value(progress, message)
         self.check_lease()
-        value = min(100, max(0, round(float(progress))))
         try:
             await self._client.progress(self.id, value, worker_id=self.settings.worker_id, message=message)
         except (TaskClaimedByAnotherWorkerError, TaskNotClaimedError) as exc:

@@ -1,0 +1,173 @@
+"""Whatever a handler does, its task ends (failed, with a reason) and the worker carries on."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from taskmanager import TaskManagerClient, TaskManagerValidationError, TaskStatus
+from taskmanager._worker import Worker, WorkerTask
+from taskmanager.server import LocalServer
+
+from .conftest import config_for
+from .worker_fakes import AsyncFakeClient, FakeClient, RecordingSleep
+
+T = "Test.Outcomes"
+WAIT = 10
+
+
+class OwnBaseException(BaseException):
+    pass
+
+
+class UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+
+class BrokenMapping(Mapping[str, Any]):
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        raise RuntimeError("cannot iterate")
+
+    def __len__(self) -> int:
+        return 1
+
+
+def _raise(exc: BaseException) -> Any:
+    raise exc
+
+
+OUTCOMES = {
+    "own BaseException": (lambda: _raise(OwnBaseException("mine")), "OwnBaseException: mine"),
+    "GeneratorExit": (lambda: _raise(GeneratorExit()), "GeneratorExit"),
+    "__str__ raises": (lambda: _raise(UnprintableError()), "UnprintableError: <str() raised RuntimeError>"),
+    "Mapping whose iteration raises": (
+        BrokenMapping,
+        "the handler's result could not be read: RuntimeError: cannot iterate",
+    ),
+    "CancelledError of its own": (lambda: _raise(asyncio.CancelledError()), "CancelledError"),
+}
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("case", list(OUTCOMES))
+def test_odd_handler_outcome_fails_the_task_with_a_reason(case: str, kind: str) -> None:
+    """Each odd outcome ends its task failed with a reason, counted; the next task still runs."""
+    behave, reason = OUTCOMES[case]
+    fake = FakeClient(max_attempts=1)
+    fake.add(T, {"odd": True})
+    fake.add(T, {"odd": False})
+    client: Any = fake if kind == "sync" else AsyncFakeClient(fake)
+    worker = Worker(client, worker_id="w1", concurrency=1, sleep=RecordingSleep())
+
+    if kind == "sync":
+
+        def handler(task: Any) -> Any:
+            return behave() if task.params["odd"] else {"ok": True}
+    else:
+
+        async def handler(task: Any) -> Any:
+            return behave() if task.params["odd"] else {"ok": True}
+
+    worker.add_handler(T, handler)
+    stats = worker.run(burst=True, handle_signals=False)
+    assert [(t.status, t.error_message) for t in fake.tasks.values()] == [
+        ("failed", reason),
+        ("completed", None),
+    ]
+    assert (stats.failed, stats.completed) == (1, 1)
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+def _self_referencing() -> dict[str, Any]:
+    value: dict[str, Any] = {"a": 1}
+    value["self"] = value
+    return value
+
+
+@pytest.mark.parametrize("make", [lambda: _nested(2000), _self_referencing], ids=["2000 deep", "cyclic"])
+def test_unsendable_result_fails_the_task(
+    make: Any, client: TaskManagerClient, server: LocalServer, no_retry_waits: None
+) -> None:
+    """A result nested 2,000 levels or referring to itself fails its task (on the local server)."""
+    client.register_task_type(T, "1.0.0", {"type": "object"})
+    task_id = client.create_task(T, {"n": 1}).id
+    with TaskManagerClient(config_for(server)) as worker_client:
+        worker = Worker(worker_client, worker_id="w-odd", sleep=RecordingSleep())
+        worker.add_handler(T, lambda task: make())
+        stats = worker.run(burst=True, handle_signals=False)
+    task = client.get_task(task_id)
+    assert (stats.failed, stats.completed, stats.lost) == (3, 0, 0)  # the server's 3 attempts
+    assert task.status is TaskStatus.FAILED
+    assert "the handler's result" in (task.error_message or "")
+
+
+def test_keyboard_interrupt_in_a_handler_stops_like_sigint() -> None:
+    """KeyboardInterrupt in one handler: no new claims, the others finish, its task is failed."""
+    fake = FakeClient(max_attempts=1)
+    for n in range(4):
+        fake.add(T, {"n": n})
+    worker = Worker(fake, worker_id="w1", concurrency=3, grace_period=WAIT, sleep=RecordingSleep())
+    started = threading.Barrier(3, timeout=WAIT)
+
+    @worker.handler(T)
+    def handle(task: WorkerTask) -> dict[str, int]:
+        started.wait()
+        if task.params["n"] == 0:
+            raise KeyboardInterrupt
+        deadline = threading.Event()
+        while "stopping" not in repr(worker):  # the others run on until the stop is under way
+            assert not deadline.wait(0.005) and started.n_waiting == 0
+        return {"n": task.params["n"]}
+
+    stats = worker.run(handle_signals=False)  # not burst: only the interrupt ends this run
+    assert [(t.status, t.error_message) for t in fake.tasks.values()] == [
+        ("failed", "KeyboardInterrupt"),
+        ("completed", None),
+        ("completed", None),
+        ("pending", None),
+    ]
+    assert (stats.claimed, stats.completed, stats.failed) == (3, 2, 1)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "abc", None, True])
+def test_report_progress_refuses_what_is_not_a_finite_number(bad: Any) -> None:
+    """report_progress(nan | inf | "abc" ...) raises TaskManagerValidationError, sync and async."""
+    fake = FakeClient()
+    fake.add(T, {})
+    fake.add(T, {})
+    worker = Worker(AsyncFakeClient(fake), worker_id="w1", concurrency=1, sleep=RecordingSleep())
+    raised: list[type[BaseException]] = []
+
+    def sync_handler(task: WorkerTask) -> None:
+        try:
+            task.report_progress(bad)
+        except BaseException as exc:
+            raised.append(type(exc))
+
+    async def async_handler(task: Any) -> None:
+        try:
+            await task.report_progress(bad)
+        except BaseException as exc:
+            raised.append(type(exc))
+
+    worker.add_handler(T, sync_handler)
+    worker.run(burst=True, handle_signals=False)
+    worker.add_handler(T, async_handler)
+    fake.add(T, {})
+    worker.run(burst=True, handle_signals=False)
+    assert raised and set(raised) == {TaskManagerValidationError} and len(raised) >= 2
+    assert "progress" not in fake.calls
