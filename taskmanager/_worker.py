@@ -390,6 +390,10 @@ class Worker:
                     )
                 )
                 continue
+            except RecursionError as exc:  # a reply too deep to decode, from a client that lets it out
+                run.health.down(f"undecodable claim reply ({type(exc).__name__})")
+                await self._pause(down_delay(run.health.failures, self.down_cap, rand=self._rng.random()))
+                continue
             else:
                 self._type_missing = False
             if claimed is None:

@@ -163,3 +163,42 @@ def test_api_down_then_back(no_retry_waits: None, caplog: pytest.LogCaptureFixtu
     messages = [r.getMessage() for r in caplog.records]
     assert sum("API calls failing" in m for m in messages) == 1
     assert sum("answering again" in m for m in messages) == 1
+
+
+def test_undecodable_claim_reply_backs_off_and_carries_on(server: LocalServer, no_retry_waits: None) -> None:
+    """Claim replies nested too deep to decode: the worker backs off, then claims and completes."""
+    import httpx
+
+    from taskmanager import TaskManagerClient
+
+    from .conftest import config_for
+    from .worker_fakes import RecordingSleep
+
+    deep = ("[" * 50_000 + "]" * 50_000).encode()
+    poisoned = {"left": 3}
+    upstream = httpx.Client()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/claim") and poisoned["left"]:
+            poisoned["left"] -= 1
+            return httpx.Response(200, content=deep, headers={"content-type": "application/json"})
+        reply = upstream.send(
+            upstream.build_request(
+                request.method, request.url, headers=request.headers, content=request.content
+            )
+        )
+        return httpx.Response(reply.status_code, headers=reply.headers, content=reply.content)
+
+    with (
+        TaskManagerClient(config_for(server)) as direct,
+        TaskManagerClient(config_for(server), transport=httpx.MockTransport(handler)) as client,
+    ):
+        direct.register_task_type("Test.Deep", "1.0.0", {"type": "object"})
+        task_id = direct.create_task("Test.Deep", {"n": 1}).id
+        sleep = RecordingSleep()
+        worker = Worker(client, worker_id="w-deep", sleep=sleep, down_cap=5.0, poll_interval=1.0)
+        worker.add_handler("Test.Deep", lambda task: {"ok": True})
+        stats = worker.run(burst=True, handle_signals=False)
+        assert poisoned["left"] == 0 and len(sleep.delays) >= 3 and max(sleep.delays) <= 5.0
+        assert (stats.completed, direct.get_task(task_id).result) == (1, {"ok": True})
+    upstream.close()

@@ -503,3 +503,24 @@ def test_sync_client_calls_share_a_bounded_set_of_threads() -> None:
     stats = worker.run(burst=True, handle_signals=False)
     assert stats.completed == 30 and fake.calls.count("claim") > 30
     assert 1 <= len(threads) <= worker.concurrency + 1
+
+
+def test_claim_errors_back_off_within_down_cap() -> None:
+    """An undecodable claim reply and a 429 asking for a day: backed off within down_cap, then work."""
+    from taskmanager._errors import TaskManagerProtocolError, TaskManagerRateLimitError
+
+    fake = FakeClient()
+    fake.add(T, {})
+    fake.claim_errors.extend(
+        [
+            RecursionError("maximum recursion depth exceeded"),
+            TaskManagerProtocolError("reply nested too deep"),
+            TaskManagerRateLimitError("Too Many Requests", status_code=429, retry_after=86_400),
+        ]
+    )
+    sleep = RecordingSleep()
+    worker = make_worker(fake, sleep=sleep, down_cap=5.0, poll_interval=1.0)
+    worker.add_handler(T, lambda task: {"ok": True})
+    stats = worker.run(burst=True, handle_signals=False)
+    assert (stats.completed, fake.tasks[1].status) == (1, "completed")
+    assert len(sleep.delays) == 3 and max(sleep.delays) <= 5.0
