@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -14,6 +15,7 @@ from ._async_pool import LoopPool
 from ._config import TaskManagerConfig
 from ._errors import TaskManagerValidationError
 from ._http_pool import new_pool
+from ._local_mode import open_local, stop_local
 from ._models import (
     ClaimedTask,
     CompletionOutcome,
@@ -35,6 +37,9 @@ from ._transport import (
     resolve_config,
     warn_if_plain_http,
 )
+
+if TYPE_CHECKING:
+    from .server import LocalServer
 
 __all__ = ["AsyncTaskManagerClient"]
 
@@ -101,6 +106,32 @@ class AsyncTaskManagerClient:
     def config(self) -> TaskManagerConfig:
         return self._config
 
+    # Set by local(): the embedded server this client stops when it is closed.
+    _local_server: LocalServer | None = None
+
+    @classmethod
+    def local(
+        cls,
+        db: str | os.PathLike[str],
+        *,
+        config: TaskManagerConfig | None = None,
+        claim_timeout: int = 300,
+        max_attempts: int = 3,
+    ) -> AsyncTaskManagerClient:
+        """A client backed by the embedded server on the SQLite file ``db``, in this process.
+
+        The server starts now on a free loopback port and stops when the client is closed
+        (``aclose()`` or ``async with``). Tasks stay in the file across restarts; one process at a
+        time per file. ``config`` gives the other settings (its URL and key are replaced).
+        ``claim_timeout`` and ``max_attempts`` are the server's. Example::
+
+            async with AsyncTaskManagerClient.local("data/queue.db") as client:
+                client.create_task("PrismQ.YouTube.Channel.Scrape", {"channel_url": "https://..."})
+        """
+        client, server = open_local(cls, db, config, claim_timeout, max_attempts)
+        client._local_server = server
+        return client
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_url={self._base!r})"
 
@@ -118,6 +149,8 @@ class AsyncTaskManagerClient:
     async def aclose(self) -> None:
         """Close the client and its connection pool (not a pool passed in as ``http_client``)."""
         await self._pool.aclose()
+        server, self._local_server = self._local_server, None
+        stop_local(server)  # a short join of the server thread (it polls every 50 ms)
 
     async def __aenter__(self) -> AsyncTaskManagerClient:
         return self

@@ -633,9 +633,19 @@ def _build_worker(
     return worker, True
 
 
+def _local_client(ctx: click.Context, path: str) -> TaskManagerClient:
+    """Local mode (``--local PATH``): refuses --api-url/--api-key given beside it."""
+    from ._client import TaskManagerClient
+
+    both = _from_command_line(ctx, "api_url", "api_key")
+    if both:
+        raise click.UsageError(f"--local runs without an API: drop {' and '.join(both)}")
+    return TaskManagerClient.local(path)
+
+
 def _from_command_line(ctx: click.Context, *names: str) -> list[str]:
     return [
-        "--" + name.replace("_", "-")
+        "--" + name.removesuffix("_db").replace("_", "-")
         for name in names
         if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
     ]
@@ -677,6 +687,12 @@ def _from_command_line(ctx: click.Context, *names: str) -> list[str]:
     show_envvar=True,
     help="For a worker built here (handler or mapping).",
 )
+@click.option(
+    "--local",
+    "local_db",
+    metavar="PATH",
+    help="Local mode: run on the embedded server over this SQLite file (no API, no key).",
+)
 @click.pass_context
 def worker_run(
     ctx: click.Context,
@@ -691,6 +707,7 @@ def worker_run(
     log_level: str,
     api_url: str | None,
     api_key: str | None,
+    local_db: str | None,
 ) -> None:
     """Run the worker at TARGET (MODULE:ATTR) until SIGTERM/SIGINT (or --burst/--max-tasks).
 
@@ -708,6 +725,8 @@ def worker_run(
 
         def make_client() -> Any:
             try:
+                if local_db is not None:
+                    return cleanup.enter_context(_local_client(ctx, local_db))
                 return cleanup.enter_context(_make_client(api_url, api_key))
             except TaskManagerError as exc:
                 raise _fail(exc) from exc
@@ -716,7 +735,7 @@ def worker_run(
             built, ours = _build_worker(obj, target, task_types, make_client, worker_id)
         except TaskManagerError as exc:  # a factory that failed to make its worker
             raise _fail(exc) from exc
-        ignored = [] if ours else _from_command_line(ctx, "api_url", "api_key")
+        ignored = [] if ours else _from_command_line(ctx, "api_url", "api_key", "local_db")
         if ignored:
             raise click.UsageError(
                 f"{' and '.join(ignored)} cannot apply: {target} is a Worker with its own client "

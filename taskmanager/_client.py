@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -13,6 +14,7 @@ from . import _wire
 from ._config import TaskManagerConfig
 from ._errors import TaskManagerValidationError
 from ._http_pool import new_pool
+from ._local_mode import open_local, stop_local
 from ._models import (
     ClaimedTask,
     CompletionOutcome,
@@ -34,6 +36,9 @@ from ._transport import (
     resolve_config,
     warn_if_plain_http,
 )
+
+if TYPE_CHECKING:
+    from .server import LocalServer
 
 __all__ = ["TaskManagerClient"]
 
@@ -84,13 +89,41 @@ class TaskManagerClient:
     def config(self) -> TaskManagerConfig:
         return self._config
 
+    # Set by local(): the embedded server this client stops when it is closed.
+    _local_server: LocalServer | None = None
+
+    @classmethod
+    def local(
+        cls,
+        db: str | os.PathLike[str],
+        *,
+        config: TaskManagerConfig | None = None,
+        claim_timeout: int = 300,
+        max_attempts: int = 3,
+    ) -> TaskManagerClient:
+        """A client backed by the embedded server on the SQLite file ``db``, in this process.
+
+        The server starts now on a free loopback port and stops when the client is closed
+        (``close()`` or ``with``). Tasks stay in the file across restarts; one process at a
+        time per file. ``config`` gives the other settings (its URL and key are replaced).
+        ``claim_timeout`` and ``max_attempts`` are the server's. Example::
+
+            with TaskManagerClient.local("data/queue.db") as client:
+                client.create_task("PrismQ.YouTube.Channel.Scrape", {"channel_url": "https://..."})
+        """
+        client, server = open_local(cls, db, config, claim_timeout, max_attempts)
+        client._local_server = server
+        return client
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_url={self._base!r})"
 
     def close(self) -> None:
-        """Close the connection pool (not a pool passed in as ``http_client``)."""
+        """Close the connection pool (not a pool passed in as ``http_client``); a local() server stops."""
         if self._owns_http:
             self._http.close()
+        server, self._local_server = self._local_server, None
+        stop_local(server)
 
     def __enter__(self) -> TaskManagerClient:
         return self
