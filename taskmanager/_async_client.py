@@ -81,6 +81,7 @@ class AsyncTaskManagerClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._config = resolve_config(config, api_url, api_key)
+        self._local_server: LocalServer | None = None  # set by local(); stopped by closing
         warn_if_plain_http(self._config)
         self._state = ops.ClientState(self._config)
         self._base = self._config.api_url
@@ -105,9 +106,6 @@ class AsyncTaskManagerClient:
     @property
     def config(self) -> TaskManagerConfig:
         return self._config
-
-    # Set by local(): the embedded server this client stops when it is closed.
-    _local_server: LocalServer | None = None
 
     @classmethod
     def local(

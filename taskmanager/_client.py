@@ -70,6 +70,7 @@ class TaskManagerClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._config = resolve_config(config, api_url, api_key)
+        self._local_server: LocalServer | None = None  # set by local(); stopped by closing
         warn_if_plain_http(self._config)
         self._state = ops.ClientState(self._config)
         self._base = self._config.api_url
@@ -88,9 +89,6 @@ class TaskManagerClient:
     @property
     def config(self) -> TaskManagerConfig:
         return self._config
-
-    # Set by local(): the embedded server this client stops when it is closed.
-    _local_server: LocalServer | None = None
 
     @classmethod
     def local(
