@@ -7,18 +7,22 @@ BIN := $(VENV)/bin
 SPEC_URL ?= https://api.prismq.nomoos.cz/api/openapi.json
 
 .DEFAULT_GOAL := demo
-.PHONY: demo test test-aiohttp install dev spec generate check-generated record bench lint typecheck clean
+.PHONY: demo test test-versions test-aiohttp install dev spec generate check-generated record bench lint typecheck clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP_INSTALL) --upgrade pip
+
+# setuptools prints an "Editable installation ... be careful with folders" note for every
+# editable install from two source folders (. and generated/): it is information, not a problem.
+PIP_INSTALL = PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(PIP_INSTALL) -e .
 	@touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -33,6 +37,16 @@ test: dev
 
 # The async client's tests again, every async client on httpx-over-aiohttp (http_backend="aiohttp");
 # test_transport_choices reads httpx's own pool internals (test_async_transports checks aiohttp's).
+# The suite on each Python in PYTHON_VERSIONS, each in its own venv (.venv-3.X) installed from
+# PyPI like .venv; the interpreters are found on PATH or under pyenv (scripts/find_python.sh).
+PYTHON_VERSIONS ?= 3.11 3.12 3.13
+test-versions:
+	@for v in $(PYTHON_VERSIONS); do \
+		py=$$(scripts/find_python.sh $$v) || exit 1; \
+		echo "== Python $$v ($$py)"; \
+		$(MAKE) --no-print-directory test PYTHON="$$py" VENV=.venv-$$v || exit 1; \
+	done
+
 test-aiohttp: dev
 	$(BIN)/python -m pytest -q --http-backend=aiohttp tests/client tests/worker tests/faults \
 		--deselect tests/client/test_async_client.py::test_transport_choices
@@ -64,4 +78,4 @@ typecheck: dev
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-3.* build *.egg-info .pytest_cache

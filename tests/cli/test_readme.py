@@ -41,16 +41,22 @@ def test_quick_start_and_worker_snippets(tmp_path: Path) -> None:
 
 
 def test_testing_your_own_worker_snippet(tmp_path: Path) -> None:
-    """The pytest example of "Testing your own worker" passes with a handler filled in."""
-    snippet = _snippet("def test_scrape(client):")
-    (tmp_path / "test_readme_snippet.py").write_text(
-        "def scrape(task):\n    return {'videos': 1}\n\n\n" + snippet, encoding="utf-8"
-    )
+    """The plugin example of "Testing your own worker": passes, records its cassette with
+    --record-mode=once, then replays with the network blocked; the cassette holds no key."""
+    snippet = _snippet("def test_scrape(taskmanager_client):")
+    (tmp_path / "test_readme_snippet.py").write_text(snippet, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKMANAGER_")}
-    proc = _run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio", "."],
-        env,
-        tmp_path,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "1 passed" in proc.stdout
+    base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio", "-W", "error"]
+
+    recorded = _run([*base, "--record-mode=once", "."], env, tmp_path)
+    assert recorded.returncode == 0, recorded.stdout[-2000:] + recorded.stderr[-2000:]
+    assert "3 passed" in recorded.stdout
+    cassette = tmp_path / "cassettes" / "test_readme_snippet" / "test_against_recorded_replies.yaml"
+    text = cassette.read_text(encoding="utf-8")
+    assert "x-api-key:\n      - <redacted>" in text and "https://taskmanager.test/api/tasks" in text
+    assert "recording-key-" not in text and "127.0.0.1" not in text
+
+    replayed = _run([*base, "--block-network", "-k", "recorded", "."], env, tmp_path)
+    assert replayed.returncode == 0, replayed.stdout[-2000:] + replayed.stderr[-2000:]
+    assert "1 passed" in replayed.stdout
+    assert cassette.read_text(encoding="utf-8") == text
