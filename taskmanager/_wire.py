@@ -18,6 +18,7 @@ to import than the rest of the package together. The first request loads all of 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -113,6 +114,10 @@ def create_task(task_type: str, params: Mapping[str, Any]) -> Call:
     return _call("create", gen.create_task._get_kwargs(body=body))
 
 
+# A worker sends the same claim again and again: built once per (type, worker, policy), it costs
+# nothing after the first (building it through the generated model takes a few microseconds).
+# The Call is immutable and nothing writes to its body.
+@functools.lru_cache(maxsize=256)
 def claim_task(task_type_id: int, worker_id: str, policy: ClaimPolicy) -> Call:
     body = gen.ClaimTaskRequest(
         worker_id=worker_id,

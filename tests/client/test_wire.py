@@ -193,3 +193,26 @@ def test_duplicate_flag_under_either_name(flag: str) -> None:
     """The server's "deduplicated" and the document's "duplicate" both mean the task existed."""
     task, server_key = _wire.to_created({"id": 7, "status": "pending", flag: True}, "T", "k" * 64, False)
     assert (task.id, task.created, task.dedupe_key, server_key) == (7, False, "k" * 64, None)
+
+
+def test_a_repeated_claim_is_the_same_request_and_any_change_shows() -> None:
+    """Claims are built once per (type, worker, policy): the same arguments give the same request,
+    and changing any one of them changes the body sent."""
+    from taskmanager import _wire as wire
+
+    first = wire.claim_task(3, "w1", ClaimPolicy.FIFO)
+    assert wire.claim_task(3, "w1", ClaimPolicy.FIFO) == first
+    assert (first.method, first.path) == ("POST", "/tasks/claim")
+    assert first.json == {"worker_id": "w1", "task_type_id": 3, "sort_by": "id", "sort_order": "ASC"}
+    variants = [
+        wire.claim_task(4, "w1", ClaimPolicy.FIFO),
+        wire.claim_task(3, "w2", ClaimPolicy.FIFO),
+        wire.claim_task(3, "w1", ClaimPolicy.LIFO),
+        wire.claim_task(3, "w1", ClaimPolicy.PRIORITY),
+    ]
+    assert [v.json for v in variants] == [
+        {**first.json, "task_type_id": 4},
+        {**first.json, "worker_id": "w2"},
+        {**first.json, "sort_order": "DESC"},
+        {**first.json, "sort_by": "priority", "sort_order": "DESC"},
+    ]
