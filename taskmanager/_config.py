@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import urllib.parse
 from collections.abc import Mapping
 
 import attrs
 
+from ._arguments import text
 from ._env_file import env_file_values
 from ._errors import TaskManagerValidationError
+from ._shown import shown
 
 __all__ = ["AIOHTTP_MISSING", "DEFAULT_API_URL", "HTTP_BACKENDS", "TaskManagerConfig"]
 
@@ -31,13 +34,40 @@ def _to_tzinfo(value: dt.tzinfo | str) -> dt.tzinfo:
 
         try:
             return zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
-            raise TaskManagerValidationError(f"unknown time zone {value!r}") from err
-    raise TaskManagerValidationError(f"server_timezone must be a tzinfo or a zone name, not {value!r}")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as err:
+            raise TaskManagerValidationError(f"unknown time zone {shown(value)}") from err
+    raise TaskManagerValidationError(f"server_timezone must be a tzinfo or a zone name, not {shown(value)}")
 
 
 def _to_url(value: str) -> str:
-    return str(value).rstrip("/")
+    """The API base without its trailing slash; refused unless every call could be sent to it."""
+    try:
+        url = value if isinstance(value, str) else str(value)  # an httpx.URL, say
+    except Exception as err:
+        raise TaskManagerValidationError(f"api_url must be a string, got {shown(value)}") from err
+    url = str.__str__(url).rstrip("/")
+    if not url.isascii() or not url.isprintable() or " " in url:
+        # An international host name goes in its ASCII (punycode) form.
+        raise TaskManagerValidationError(f"api_url must be printable ASCII without spaces, got {shown(url)}")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port  # raises for a port that is not a number from 0 to 65535
+    except ValueError as err:
+        raise TaskManagerValidationError(f"api_url cannot be parsed ({err}): {shown(url)}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TaskManagerValidationError(f"api_url must be an http(s) URL, got {shown(url)}")
+    if parts.username is not None or parts.password is not None:
+        # Not quoted: the part before the @ may be a password.
+        raise TaskManagerValidationError(
+            "api_url must not hold a user name or password; the key goes in api_key"
+        )
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise TaskManagerValidationError(
+            f"api_url must not have a query or fragment (each call's path is added to it), got {shown(url)}"
+        )
+    if port == 0:
+        raise TaskManagerValidationError(f"api_url has port 0, got {shown(url)}")
+    return url
 
 
 def _redact(key: str | None) -> str:
@@ -54,11 +84,26 @@ def _check_key(instance: object, attribute: attrs.Attribute[str | None], value: 
         )
 
 
+# Upper bounds of the numeric settings. A request, a backoff step or a retry series longer
+# than these is a mistake, not a need (a worker rides out long outages on its own, and
+# never waits that long to be told so): refused at construction, not met as an
+# OverflowError at the first call.
+MAX_SECONDS = 3600.0
+MAX_RETRY_ATTEMPTS = 100
+
+
 def _number(name: str, value: object) -> float:
+    if isinstance(value, bool):
+        raise TaskManagerValidationError(f"{name} must be a number of seconds, got {value!r}")
     try:
-        return float(value)  # type: ignore[arg-type]  # anything float() refuses is refused below
-    except (TypeError, ValueError):
-        raise TaskManagerValidationError(f"{name} must be a number, got {value!r}") from None
+        number = float(value)  # type: ignore[arg-type]  # anything float() refuses is refused below
+    except (TypeError, ValueError, OverflowError):
+        raise TaskManagerValidationError(f"{name} must be a number of seconds, got {shown(value)}") from None
+    if not 0 < number <= MAX_SECONDS:  # NaN fails this too
+        raise TaskManagerValidationError(
+            f"{name} must be a finite number of seconds > 0 and <= {MAX_SECONDS:g}, got {shown(value)}"
+        )
+    return number
 
 
 # One named converter per field: the attrs mypy plugin understands only named functions.
@@ -95,8 +140,14 @@ def _check_positive(instance: object, attribute: attrs.Attribute[float], value: 
 
 
 def _check_attempts(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TaskManagerValidationError(f"retry_attempts must be an int >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRY_ATTEMPTS:
+        raise TaskManagerValidationError(
+            f"retry_attempts must be an int from 0 to {MAX_RETRY_ATTEMPTS}, got {shown(value)}"
+        )
+
+
+def _to_worker_id(value: object) -> str | None:
+    return None if value is None else text("worker_id", value)
 
 
 def _with_env_file(
@@ -137,7 +188,7 @@ class TaskManagerConfig:
     timeout: float = attrs.field(default=30.0, converter=_timeout, validator=_check_positive)
     retry_attempts: int = attrs.field(default=3, validator=_check_attempts)
     server_timezone: dt.tzinfo = attrs.field(default=dt.UTC, converter=_to_tzinfo)
-    worker_id: str | None = None
+    worker_id: str | None = attrs.field(default=None, converter=_to_worker_id)
     retry_backoff: float = attrs.field(default=0.5, converter=_retry_backoff, validator=_check_positive)
     retry_max_delay: float = attrs.field(default=30.0, converter=_retry_max_delay, validator=_check_positive)
     http_backend: str = attrs.field(default="httpx", validator=_check_http_backend)

@@ -35,6 +35,7 @@ from ._errors import (
     server_message,
 )
 from ._protocol import Call, Op, Operation, Pause, Reply
+from ._retry_after import parse_retry_after
 
 if TYPE_CHECKING:
     from ._config import TaskManagerConfig
@@ -138,22 +139,3 @@ def retry_delay(
         return max(retry_after, 0.0)
     ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
     return random.uniform(ceiling / 2, ceiling)
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Read a Retry-After header: delay seconds or an HTTP date. None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    import email.utils  # only for the rare HTTP-date form; email is slow to import
-
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    current = time.time() if now is None else now
-    return max(when.timestamp() - current, 0.0)
