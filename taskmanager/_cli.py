@@ -782,3 +782,10 @@ def demo(count: int, concurrency: int, api_url: str | None, api_key: str | None)
         run_demo(api_url=api_url, api_key=api_key, count=count, concurrency=concurrency, echo=click.echo)
     except TaskManagerError as exc:
         raise _fail(exc) from exc
+
+
+# -- migrate (its own module) --------------------------------------------------------------------
+
+from ._migrate_cli import migrate as _migrate_command  # noqa: E402  # after main: it uses this module's helpers
+
+main.add_command(_migrate_command)
