@@ -165,6 +165,7 @@ def list_tasks(status: TaskStatus | None, task_type: str | None, limit: int, off
 # The server's encoder (PHP's json_encode) writes at most 512 levels of arrays and objects;
 # a deeper reply did not come from it, and would exhaust Python's recursion limit here.
 MAX_REPLY_DEPTH = 512
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
 
 
@@ -172,7 +173,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    # PHP's encoder writes no infinity, so a literal that overflows (1e400) is not from it.
+    value = float(text)
+    if value - value != 0.0:
+        raise ValueError(f"number {text[:40]} is beyond a double")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _depth_over(value: Any, limit: int) -> bool:
@@ -363,20 +372,19 @@ def convert(call: Call, fn: Callable[..., R], *args: Any) -> R:
     try:
         return fn(*args)
     except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise protocol_error(call, 200, f"unexpected value in reply: {err}") from err
+        why = str(err)
+        if len(why) > 300:  # the text of a huge value from the reply
+            why = why[:300] + "..."
+        raise protocol_error(call, 200, f"unexpected value in reply: {why}") from err
 
 
 def _int(value: Any) -> int:
-    # Ids arrive as "7" in some replies and 7 in others.
-    if type(value) is int:
+    # Ids arrive as "7" in some replies and 7 in others; PHP's integers are signed 64-bit.
+    if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
         return value
-    if isinstance(value, bool):
-        raise TypeError(f"expected an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise TypeError(f"expected an integer, got {value!r}")
+    if isinstance(value, str) and value.isascii() and value.strip().lstrip("-").isdigit():
+        return _int(int(value))
+    raise TypeError(f"expected a 64-bit integer, got {shown(value)}")
 
 
 def _str(value: Any) -> str:

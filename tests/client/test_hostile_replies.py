@@ -71,6 +71,10 @@ _UNWRITABLE = {
     "nan-in-task": _get_reply(result={"x": 1}).replace(b'"x": 1', b'"x": NaN'),
     "lone-surrogate": _get_reply(error_message="\ud800"),  # json.dumps writes it as a \\ud800 escape
     "too-deep-task": _get_reply(params=_nested(509)),
+    "overflowing-float": _get_reply(result={"x": 1}).replace(b'"x": 1', b'"x": 1e400'),
+    "non-ascii-digit-id": _get_reply(id="\u0663"),  # ARABIC-INDIC DIGIT THREE, which int() reads as 3
+    "id-beyond-int64": _get_reply(id=2**64),
+    "huge-timestamp": _get_reply(created_at="x" * 100_000),
 }
 
 
