@@ -65,8 +65,8 @@ def _too_deep() -> _Refused:
     )
 
 
-def _plain_items(mapping: Mapping[Any, Any]) -> list[tuple[str, Any]]:
-    """The items of a mapping that is not a plain dict of plain strings, keys as plain ``str``, sorted."""
+def _plain_items(mapping: Mapping[Any, Any]) -> dict[str, Any]:
+    """A mapping that is not a plain dict of plain strings, as one: keys plain ``str``, sorted."""
     items: dict[str, Any] = {}
     for key, item in mapping.items():
         if type(key) is not str:
@@ -78,7 +78,7 @@ def _plain_items(mapping: Mapping[Any, Any]) -> list[tuple[str, Any]]:
         if key in items:
             raise _Refused(f"key {shown(key)} appears twice")
         items[key] = item
-    return sorted(items.items())  # keys are unique, so the values are never compared
+    return dict(sorted(items.items()))  # keys are unique, so the values are never compared
 
 
 def _walk(value: Any, depth: int = 1) -> tuple[Any, str]:
@@ -113,22 +113,25 @@ def _walk(value: Any, depth: int = 1) -> tuple[Any, str]:
     if kind is dict or isinstance(value, Mapping):
         if depth > MAX_DEPTH:
             raise _too_deep()
-        pairs: list[tuple[str, Any]] | None = None
+        source: Mapping[str, Any] = value
         if kind is dict:
             for key in value:
                 if type(key) is not str:
-                    pairs = _plain_items(value)
+                    source = _plain_items(value)
                     break
                 if not key.isascii():
                     _check_text(key, "")
             else:
-                pairs = [(key, value[key]) for key in sorted(value)]
+                keys = sorted(value)
         else:
-            pairs = _plain_items(value)
+            source = _plain_items(value)
+        if source is not value:
+            keys = list(source)
         out: dict[str, Any] = {}
         parts: list[str] = []
         is_list = True
-        for index, (key, item) in enumerate(pairs):
+        for index, key in enumerate(keys):
+            item = source[key]
             # Plain ASCII strings and 64-bit ints (most values) are handled inline: a create's
             # whole client overhead budget is a few tens of microseconds.
             kind = type(item)
@@ -148,7 +151,6 @@ def _walk(value: Any, depth: int = 1) -> tuple[Any, str]:
                 is_list = False
         if is_list:
             return out, "[" + ",".join(parts) + "]"
-        keys = list(out)
         if _NEEDS_ESCAPE.search("".join(keys)) is None:
             return out, "{" + ",".join(['"' + k + '":' + t for k, t in zip(keys, parts, strict=True)]) + "}"
         return out, "{" + ",".join([_php_string(k) + ":" + t for k, t in zip(keys, parts, strict=True)]) + "}"

@@ -35,6 +35,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._arguments import type_name
 from ._errors import (
     TaskManagerAuthError,
     TaskManagerError,
@@ -188,8 +189,8 @@ class Worker:
 
     def add_handler(self, task_type: str, fn: Callable[..., Any]) -> None:
         """Register ``fn`` as the handler of ``task_type`` (the non-decorator form)."""
-        if not isinstance(task_type, str) or not task_type.strip():
-            raise ValueError("task_type must be a non-empty string")
+        # A name the server cannot serve would never be claimed: refused now, not on every poll.
+        task_type = type_name("task_type", task_type)
         if not callable(fn):
             raise TypeError(f"the handler for {task_type!r} is not callable")
         self._handlers[task_type] = fn

@@ -425,3 +425,17 @@ def test_nul_and_control_characters_in_values_are_sent_escaped(kind: str) -> Non
 def test_odd_arguments_get_short_refusals(kind: str, case: Callable[[Any], Any]) -> None:
     """Arguments whose repr fails or is huge are refused with a short message."""
     _refused(kind, case)
+
+
+@pytest.mark.parametrize("name", ["My Task", "Café", "a/b", "api.Widget", "\ud800"], ids=repr)
+def test_worker_refuses_a_handler_it_could_never_claim(name: str) -> None:
+    """Worker.handler and add_handler refuse a type name the server cannot serve (no endless polling)."""
+    from taskmanager import Worker
+
+    with TaskManagerClient(api_url="http://127.0.0.1:9/api", api_key=KEY) as client:
+        worker = Worker(client)
+        with pytest.raises(TaskManagerValidationError):
+            worker.add_handler(name, lambda task: {})
+        with pytest.raises(TaskManagerValidationError):
+            worker.handler(name)(lambda task: {})
+        assert worker.task_types == []
