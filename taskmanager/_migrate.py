@@ -124,6 +124,8 @@ def _parse_params(text: Any) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"parameters are not text ({type(text).__name__})"
     try:
         value = json.loads(text)
+    except RecursionError:
+        return None, "parameters are nested too deeply"
     except json.JSONDecodeError:
         try:
             # Some old code stored str(dict): a Python literal, read safely (no code runs).

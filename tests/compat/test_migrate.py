@@ -229,3 +229,21 @@ def test_bad_map_option_is_a_usage_error(legacy: Path) -> None:
     """--map without '=' exits 2 and sends nothing."""
     result = CliRunner().invoke(main, ["migrate", str(legacy), "--map", "nonsense", "--dry-run"])
     assert result.exit_code == 2 and "OLD=NEW" in result.output
+
+
+def test_hostile_params_are_refused_rows_not_crashes(tmp_path: Path) -> None:
+    """Params nested 100,000 deep, a JSON list, or binary junk: each row is refused with a reason."""
+    path = tmp_path / "hostile.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE task_queue (task_type TEXT, parameters BLOB, status TEXT)")
+    for params in ("[" * 100_000 + "]" * 100_000, "[1, 2]", b"\xff\xfe", "{'a': __import__('os')}", None):
+        conn.execute("INSERT INTO task_queue VALUES ('t', ?, 'queued')", (params,))
+    conn.execute("INSERT INTO task_queue VALUES (NULL, '{\"a\": 1}', 'queued')")
+    conn.commit()
+    conn.close()
+    rows, _ = read_legacy_queue(path)
+    report = migrate_rows(None, rows, mapping={}, dry_run=True)
+    assert report.to_create == 0 and len(report.refused) == 6
+    reasons = [why for _, _, why in report.refused]
+    assert "nested too deeply" in reasons[0] and "list" in reasons[1] and "UTF-8" in reasons[2]
+    assert "neither JSON" in reasons[3] and "not text" in reasons[4] and reasons[5] == "no task type"
