@@ -372,7 +372,7 @@ def completion_success(status: Any, success: bool | None) -> bool:
         return True if success is None else success
     name = status.value if isinstance(status, TaskStatus | CompletionStatus) else status
     if not isinstance(name, str) or name.strip().lower() not in _COMPLETION_STATUSES:
-        raise TaskManagerValidationError(f'status must be "completed" or "failed", got {status!r}')
+        raise TaskManagerValidationError(f'status must be "completed" or "failed", got {shown(status)}')
     from_status = _COMPLETION_STATUSES[name.strip().lower()]
     if success is not None and success is not from_status:
         raise TaskManagerValidationError(f"status={name!r} contradicts success={success!r}: pass one of them")

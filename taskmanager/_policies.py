@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from ._errors import TaskManagerValidationError
+from ._shown import shown
 
 __all__ = ["ClaimPolicy", "PolicyArg", "TypeRotation", "to_policy"]
 
@@ -60,7 +61,9 @@ def to_policy(value: Any) -> ClaimPolicy:
         return value
     if not isinstance(value, str):
         names = ", ".join(ClaimPolicy.__members__)
-        raise TaskManagerValidationError(f"policy must be a ClaimPolicy or one of {names}, got {value!r}")
+        raise TaskManagerValidationError(
+            f"policy must be a ClaimPolicy or one of {names}, got {shown(value)}"
+        )
     return ClaimPolicy(value)
 
 

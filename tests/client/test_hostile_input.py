@@ -439,3 +439,17 @@ def test_worker_refuses_a_handler_it_could_never_claim(name: str) -> None:
         with pytest.raises(TaskManagerValidationError):
             worker.handler(name)(lambda task: {})
         assert worker.task_types == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "case",
+    [
+        lambda c: c.claim_task("T", worker_id="w", policy=BadRepr()),
+        lambda c: c.complete_task(1, worker_id="w", status=BadRepr()),
+    ],
+    ids=["policy", "completion-status"],
+)
+def test_unprintable_policy_and_status_are_refused(kind: str, case: Callable[[Any], Any]) -> None:
+    """A policy or completion status whose repr raises is refused, not a leaked RuntimeError."""
+    _refused(kind, case)
