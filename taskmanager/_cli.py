@@ -571,7 +571,9 @@ def _wait_for_api(client: Any, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     delay = 0.25
     logged = False
-    with TaskManagerClient(attrs.evolve(client.config, retry_attempts=0)) as probe:
+    # A server that accepts but never answers must not hold the probe past the wait either.
+    timeout = min(client.config.timeout, max(seconds, 1.0))
+    with TaskManagerClient(attrs.evolve(client.config, retry_attempts=0, timeout=timeout)) as probe:
         while True:
             health = probe.health_check()
             if health.status != "unreachable":  # it answered (even with an error): the worker copes

@@ -240,3 +240,29 @@ def test_python_m_taskmanager_is_the_command(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0 and proc.stdout.startswith("Usage: taskmanager tasks")
     assert "wait" in proc.stdout
+
+
+def test_burst_against_a_server_that_never_answers_ends(tmp_path: Path) -> None:
+    """A port that accepts connections but never replies: --burst still ends with exit 1, the
+    probe's own timeout kept within --api-wait (not the client's 30 s)."""
+    _module(tmp_path, "habits_hung", "def resize(task):\n    return None\n")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # never accepted: connects succeed, no byte ever comes back
+        env = {
+            **os.environ,
+            "TASKMANAGER_API_URL": f"http://127.0.0.1:{listener.getsockname()[1]}/api",
+            "TASKMANAGER_API_KEY": "k",
+        }
+        args = [sys.executable, "-m", "taskmanager", "worker", "run", "habits_hung:resize", "--type", T]
+        proc = subprocess.run(
+            [*args, "--burst", "--api-wait", "1"],
+            capture_output=True,
+            text=True,
+            timeout=25,
+            env=env,
+            cwd=tmp_path,
+        )
+    assert proc.returncode == 1, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: the API at") and "no reply in time" in last
