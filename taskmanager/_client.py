@@ -14,6 +14,12 @@ from . import _wire
 from ._config import TaskManagerConfig
 from ._errors import TaskManagerValidationError
 from ._http_pool import new_pool
+from ._http_setup import (
+    auth_headers,
+    closed_client_error,
+    resolve_config,
+    warn_if_plain_http,
+)
 from ._local_mode import open_local, stop_local
 from ._models import (
     ClaimedTask,
@@ -28,14 +34,8 @@ from ._models import (
 )
 from ._policies import ClaimPolicy
 from ._protocol import RESUMED
+from ._request_log import log_request
 from ._retry import sleep
-from ._transport import (
-    auth_headers,
-    closed_client_error,
-    log_request,
-    resolve_config,
-    warn_if_plain_http,
-)
 
 if TYPE_CHECKING:
     from .server import LocalServer
@@ -234,8 +234,8 @@ class TaskManagerClient:
         know raises TaskManagerNotFoundError when it is the only one asked for, or when no
         requested type is known; among known types it is skipped, with one WARNING on the
         ``taskmanager`` logger (repeated only after the name has resolved in between).
-        ``worker_id`` defaults to the config's, else host name and process id. ``policy`` is a
-        ClaimPolicy or its name in any case (``"LIFO"``). Without a type the call raises
+        ``worker_id`` defaults to the config's, else host name, process id and a random suffix.
+        ``policy`` is a ClaimPolicy or its name in any case (``"LIFO"``). Without a type the call raises
         TaskManagerUnsupportedError: the API only claims by type.
         """
         return self._run(ops.claim_task(self._state, task_type, worker_id, policy))

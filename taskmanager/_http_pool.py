@@ -14,7 +14,7 @@ import httpx
 
 from ._config import AIOHTTP_MISSING, TaskManagerConfig
 from ._errors import TaskManagerValidationError
-from ._transport import tls_verify
+from ._http_setup import tls_verify
 
 __all__ = ["new_pool"]
 

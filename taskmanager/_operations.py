@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
-import socket
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -48,6 +46,7 @@ from ._models import (
 from ._policies import PolicyArg, TypeRotation, to_policy
 from ._protocol import Op, Pause, Reply
 from ._shown import shown
+from ._worker_id import default_worker_id
 
 __all__ = ["ClientState", "Op", "Pause"]
 
@@ -82,7 +81,7 @@ class ClientState:
         # Names a multi-type claim skipped as unknown and already warned about.
         self.missing_types_warned: set[str] = set()
         self.rotation = TypeRotation()
-        self.worker_id = config.worker_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.worker_id = config.worker_id or default_worker_id()
         self.key_mismatch_seen = False
 
     def remember_claim(self, task_id: int, worker_id: str) -> None:

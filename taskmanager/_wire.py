@@ -49,9 +49,9 @@ from ._models import (
     TaskType,
 )
 from ._protocol import Call, Operation, Reply
+from ._request_log import log_reply
 from ._retry import parse_retry_after
 from ._shown import shown
-from ._transport import log_reply
 
 if TYPE_CHECKING:
     import httpx

@@ -618,7 +618,7 @@ def test_plain_http_loopback_skips_the_ca_bundle_but_not_verification() -> None:
     """Plain-HTTP loopback pools trust no CA yet still verify; every other URL keeps httpx's default."""
     import ssl
 
-    from taskmanager._transport import tls_verify
+    from taskmanager._http_setup import tls_verify
 
     for url in ("http://127.0.0.1:8080/api", "http://localhost/api", "http://[::1]:9/api"):
         context = tls_verify(TaskManagerConfig(api_url=url))
@@ -668,3 +668,31 @@ def test_call_on_a_closed_client_is_a_typed_error() -> None:
     assert info.value.request_sent is False
     assert (info.value.method, info.value.path) == ("GET", "/health")
     assert sent == []
+
+
+def test_version_is_written_in_one_place() -> None:
+    """The package metadata, the User-Agent and __version__ agree; pyproject does not repeat it."""
+    import importlib.metadata
+    from pathlib import Path
+
+    import taskmanager
+    from taskmanager._http_setup import USER_AGENT
+
+    assert importlib.metadata.version("taskmanager") == taskmanager.__version__
+    assert f"taskmanager-python/{taskmanager.__version__}" == USER_AGENT
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'version = "{taskmanager.__version__}"' not in pyproject
+
+
+def test_default_worker_id_is_unique_per_client() -> None:
+    """Without a configured id a client claims as host-pid-random, like the worker, never host-pid."""
+    import os
+    import re
+
+    from taskmanager._operations import ClientState
+
+    config = TaskManagerConfig(api_url=URL, api_key=KEY)
+    first, second = ClientState(config).worker_id, ClientState(config).worker_id
+    assert re.fullmatch(rf"[\w.-]+-{os.getpid()}-[0-9a-f]{{6}}", first)
+    assert first != second
+    assert ClientState(TaskManagerConfig(api_url=URL, api_key=KEY, worker_id="w9")).worker_id == "w9"

@@ -1,38 +1,32 @@
-"""Connection settings shared by both clients: config resolution, headers, URL checks, logging."""
+"""What both clients set up before sending: settings, headers, the TLS context, URL checks,
+and the refusal of a call on a closed client."""
 
 from __future__ import annotations
 
 import ipaddress
-import logging
 import ssl
-import time
 import urllib.parse
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from . import __version__
 from ._config import TaskManagerConfig
 from ._errors import TaskManagerConnectionError, TaskManagerValidationError
 
 if TYPE_CHECKING:
-    import httpx
-
-    from ._wire import Call
+    from ._protocol import Call
 
 __all__ = [
     "auth_headers",
     "closed_client_error",
-    "log_reply",
-    "log_request",
     "resolve_config",
     "tls_verify",
     "warn_if_plain_http",
 ]
 
-logger = logging.getLogger("taskmanager")
-
-USER_AGENT = "taskmanager-python/0.1.0"
+USER_AGENT = f"taskmanager-python/{__version__}"
 _KEY_HEADER = "X-API-Key"
 
 
@@ -94,26 +88,6 @@ def tls_verify(config: TaskManagerConfig) -> ssl.SSLContext | bool:
     if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode CERT_REQUIRED, check_hostname on
     return True
-
-
-def log_request(call: Call) -> float | None:
-    """Log a request at DEBUG; the time it started when the reply is to be logged too, else None."""
-    if not logger.isEnabledFor(logging.DEBUG):
-        return None
-    # Headers are left out on purpose: they carry the key. The body is the caller's data.
-    logger.debug("request %s %s params=%s json=%s", call.method, call.path, call.params, call.json)
-    return time.perf_counter()
-
-
-def log_reply(call: Call, response: httpx.Response, started: float) -> None:
-    logger.debug(
-        "reply %s %s -> %d in %.1f ms: %s",
-        call.method,
-        call.path,
-        response.status_code,
-        (time.perf_counter() - started) * 1000,
-        response.content[:500],
-    )
 
 
 def closed_client_error(call: Call) -> TaskManagerConnectionError:
