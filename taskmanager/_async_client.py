@@ -33,6 +33,7 @@ from ._models import (
     TaskSummary,
     TaskType,
 )
+from ._paging import TiePager
 from ._policies import ClaimPolicy
 from ._protocol import RESUMED
 from ._request_log import log_request
@@ -329,24 +330,21 @@ class AsyncTaskManagerClient:
     async def iter_tasks(
         self, status: TaskStatus | str | None = None, type: str | None = None, page_size: int = 100
     ) -> AsyncIterator[TaskSummary]:
-        """Every matching task, page by page, newest first (each id once, even if pages shift meanwhile).
+        """Every matching task exactly once, newest first, page by page.
 
-        The server sorts by creation time in whole seconds with no tie-breaker, so where many
-        tasks share one second a page boundary may, rarely, skip one of them. When every task
-        must be seen, make ``page_size`` larger than the number of matching tasks.
+        Paged as :meth:`TaskManagerClient.iter_tasks` is (no page ends inside a second), with
+        the same limit: a task created, or leaving the ``status`` filter, during the walk
+        shifts the offsets, so it or a task after it may be missed.
         """
         ops.check_page_size(page_size)
-        seen: set[int] = set()
-        offset = 0
-        while True:
-            page = await self.list_tasks(status=status, type=type, limit=page_size, offset=offset)
-            for row in page:
-                if row.id not in seen:
-                    seen.add(row.id)
-                    yield row
-            if len(page) < page_size:
-                return
-            offset += page_size
+        pager: TiePager[TaskSummary] = TiePager(
+            page_size, second=lambda row: row.created_at, identity=lambda row: row.id
+        )
+        while not pager.done:
+            limit, offset = pager.next_page()
+            page = await self.list_tasks(status=status, type=type, limit=limit, offset=offset)
+            for row in pager.take(page):
+                yield row
 
     async def wait_for_task(self, task_id: int, timeout: float = 300.0, poll_interval: float = 1.0) -> Task:
         """Poll until the task completes (returns it), fails (TaskFailedError) or time runs out

@@ -32,6 +32,7 @@ from ._models import (
     TaskSummary,
     TaskType,
 )
+from ._paging import TiePager
 from ._policies import ClaimPolicy
 from ._protocol import RESUMED
 from ._request_log import log_request
@@ -302,24 +303,24 @@ class TaskManagerClient:
     def iter_tasks(
         self, status: TaskStatus | str | None = None, type: str | None = None, page_size: int = 100
     ) -> Iterator[TaskSummary]:
-        """Every matching task, page by page, newest first (each id once, even if pages shift meanwhile).
+        """Every matching task exactly once, newest first, page by page.
 
-        The server sorts by creation time in whole seconds with no tie-breaker, so where many
-        tasks share one second a page boundary may, rarely, skip one of them. When every task
-        must be seen, make ``page_size`` larger than the number of matching tasks.
+        The server orders tasks by creation time in whole seconds and lists the tasks of one
+        second in a different order from one query to the next, so no page ends inside a
+        second: the next page starts again at the first task of the last second, and a page
+        that one second fills is read again with twice the limit. Each task comes exactly once
+        while the listing does not change; a task created during the walk, or leaving the
+        ``status`` filter meanwhile, shifts the offsets, so it or a task after it may be missed.
         """
         ops.check_page_size(page_size)
-        seen: set[int] = set()
-        offset = 0
-        while True:
-            page = self.list_tasks(status=status, type=type, limit=page_size, offset=offset)
-            for row in page:
-                if row.id not in seen:
-                    seen.add(row.id)
-                    yield row
-            if len(page) < page_size:
-                return
-            offset += page_size
+        pager: TiePager[TaskSummary] = TiePager(
+            page_size, second=lambda row: row.created_at, identity=lambda row: row.id
+        )
+        while not pager.done:
+            limit, offset = pager.next_page()
+            page = self.list_tasks(status=status, type=type, limit=limit, offset=offset)
+            for row in pager.take(page):  # noqa: UP028 (the same loop as the async client's)
+                yield row
 
     def wait_for_task(self, task_id: int, timeout: float = 300.0, poll_interval: float = 1.0) -> Task:
         """Poll until the task completes (returns it), fails (TaskFailedError) or time runs out

@@ -210,8 +210,14 @@ def taskmanager_server(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield remote
         return
     from .server import LocalServer, ManualClock
+    from .server._local import TIE_SEED_ENV
 
-    with LocalServer(api_key="recording-key-" + secrets.token_hex(8), clock=ManualClock(FIXED_START)) as srv:
+    # Same-second tasks come out in a varying order, as on the real server; a fixed seed (unless
+    # $TASKMANAGER_TIE_SEED says otherwise) keeps recordings the same from run to run.
+    tie_seed = int(os.environ.get(TIE_SEED_ENV) or 0)
+    with LocalServer(
+        api_key="recording-key-" + secrets.token_hex(8), clock=ManualClock(FIXED_START), tie_seed=tie_seed
+    ) as srv:
         _live_bases.add(srv.url)
         try:
             yield srv

@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default=None, help="default: $TASKMANAGER_API_KEY or generated")
     parser.add_argument("--claim-timeout", type=_at_least(1), default=300, help="seconds")
     parser.add_argument("--max-attempts", type=_at_least(1), default=3)
+    parser.add_argument(
+        "--tie-seed",
+        type=int,
+        default=None,
+        help="seed of the order of same-second tasks in listings (default: $TASKMANAGER_TIE_SEED or random)",
+    )
     args = parser.parse_args(argv)
 
     def announce(line: str) -> None:
@@ -45,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             claim_timeout=args.claim_timeout,
             max_attempts=args.max_attempts,
             announce=announce,
+            tie_seed=args.tie_seed,
         )
     except ServerStartError as err:
         sys.stderr.write(f"{parser.prog}: error: {err}\n")

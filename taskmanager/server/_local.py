@@ -22,6 +22,7 @@ __all__ = ["DEFAULT_DB", "LocalServer", "ManualClock", "ServerStartError", "serv
 
 DEFAULT_DB = "taskmanager.db"
 _API_KEY_ENV = "TASKMANAGER_API_KEY"
+TIE_SEED_ENV = "TASKMANAGER_TIE_SEED"
 _MINIMAL_OPENAPI = {
     "openapi": "3.1.0",
     "info": {"title": "PrismQ TaskManager API (local server)", "version": "0.0.0"},
@@ -84,6 +85,19 @@ def _openapi_loader() -> Callable[[], bytes]:
     return load
 
 
+def tie_seed_from(seed: int | None) -> int:
+    """The seed of the tie order: as given, else $TASKMANAGER_TIE_SEED, else a random one."""
+    if seed is not None:
+        return seed
+    text = os.environ.get(TIE_SEED_ENV, "").strip()
+    if text:
+        try:
+            return int(text)
+        except ValueError:
+            raise ServerStartError(f"{TIE_SEED_ENV} must be an integer, got {text!r}") from None
+    return secrets.randbelow(2**32)
+
+
 def _build(
     *,
     host: str,
@@ -93,13 +107,16 @@ def _build(
     claim_timeout: int,
     max_attempts: int,
     clock: Callable[[], float],
+    tie_seed: int,
 ) -> HTTPServer:
     if claim_timeout < 1 or max_attempts < 1:
         raise ValueError(
             f"claim_timeout and max_attempts must be at least 1, got {claim_timeout} and {max_attempts}"
         )
     try:
-        store = Store(db, clock=clock, claim_timeout=claim_timeout, max_attempts=max_attempts)
+        store = Store(
+            db, clock=clock, claim_timeout=claim_timeout, max_attempts=max_attempts, tie_seed=tie_seed
+        )
     except sqlite3.Error as err:
         raise ServerStartError(f"cannot open the database {db}: {err}") from err
     try:
@@ -130,6 +147,7 @@ class LocalServer:
         clock: Callable[[], float] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        tie_seed: int | None = None,
     ) -> None:
         self.api_key = api_key if api_key is not None else secrets.token_urlsafe(24)
         self.db = os.fspath(db)
@@ -138,6 +156,8 @@ class LocalServer:
         self.clock: Callable[[], float] = clock if clock is not None else time.time
         self.host = host
         self._port = port
+        # Same-second tasks are listed in an order that changes per query; this seed replays it.
+        self.tie_seed = tie_seed_from(tie_seed)
         self._server: HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -175,6 +195,7 @@ class LocalServer:
             claim_timeout=self.claim_timeout,
             max_attempts=self.max_attempts,
             clock=self.clock,
+            tie_seed=self.tie_seed,
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -209,7 +230,7 @@ class LocalServer:
 
     def __repr__(self) -> str:
         where = "stopped" if self._server is None else self.url
-        return f"<LocalServer {where} db={self.db!r}>"
+        return f"<LocalServer {where} db={self.db!r} tie_seed={self.tie_seed}>"
 
 
 def serve(
@@ -221,6 +242,7 @@ def serve(
     claim_timeout: int = 300,
     max_attempts: int = 3,
     announce: Callable[[str], None] | None = None,
+    tie_seed: int | None = None,
 ) -> None:
     """Run the server in the foreground until SIGINT/SIGTERM.
 
@@ -231,6 +253,7 @@ def serve(
     key = api_key or os.environ.get(_API_KEY_ENV)
     generated = not key
     key = key or secrets.token_urlsafe(24)
+    seed = tie_seed_from(tie_seed)
     server = _build(
         host=host,
         port=port,
@@ -239,11 +262,13 @@ def serve(
         claim_timeout=claim_timeout,
         max_attempts=max_attempts,
         clock=time.time,
+        tie_seed=seed,
     )
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     say(f"TaskManager local server on http://{bound_host}:{bound_port}/api (db: {os.fspath(db)})")
     if generated:
         say(f"API key (generated, shown once): {key}")
+    say(f"Same-second tasks are listed in a varying order (replay it with --tie-seed {seed})")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     try:

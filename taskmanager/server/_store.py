@@ -8,6 +8,7 @@ Timestamps are stored as whole unix seconds, like the real server's DATETIME col
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 import unicodedata
@@ -74,6 +75,7 @@ _SUMMARY_COLUMNS = (
 # Path ids are compared as numbers (doubles); from 2**63 up no SQLite row id exists.
 _ID_LIMIT = float(2**63)
 _INT64_MAX = 2**63 - 1
+_TIE_MODULUS = 2_147_483_647  # a prime: id -> (id * factor + shift) mod it is one-to-one below it
 
 
 def fold_name(name: str) -> str:
@@ -101,6 +103,7 @@ class Store:
         clock: Callable[[], float],
         claim_timeout: int,
         max_attempts: int,
+        tie_seed: int = 0,
     ) -> None:
         if sqlite3.sqlite_version_info < (3, 35):
             raise RuntimeError(
@@ -110,6 +113,10 @@ class Store:
         self.claim_timeout = claim_timeout
         self.max_attempts = max_attempts
         self.lock = threading.Lock()
+        # Tasks of the same second are listed in a new order by each query, as MariaDB does
+        # (created_at has no tie-breaker there); seeded, so that a run can be replayed.
+        self.tie_seed = tie_seed
+        self._ties = random.Random(tie_seed)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, cached_statements=256)
         self._db.execute("PRAGMA busy_timeout = 5000")
         if path != ":memory:" and not path.startswith("file::memory:"):
@@ -375,7 +382,10 @@ class Store:
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         sql = (
             f"SELECT {_SUMMARY_COLUMNS} FROM tasks t JOIN task_types tt ON tt.id = t.type_id "
-            f"{clause} ORDER BY t.created_at DESC, t.id ASC LIMIT ? OFFSET ?"
+            f"{clause} ORDER BY t.created_at DESC, (t.id * ? + ?) % {_TIE_MODULUS} LIMIT ? OFFSET ?"
         )
         with self.lock:
-            return list(self._db.execute(sql, (*args, limit, offset)).fetchall())
+            # A fresh permutation of the ids for each query: ties come out in a varying order.
+            factor = self._ties.randrange(1, _TIE_MODULUS)
+            shift = self._ties.randrange(_TIE_MODULUS)
+            return list(self._db.execute(sql, (*args, factor, shift, limit, offset)).fetchall())

@@ -285,7 +285,7 @@ async def test_reads_progress_and_paging() -> None:
         ok({"id": "4", "progress": 10, "message": "ok"}),
         items(task_row(4)),
         items(task_row(2), task_row(1)),
-        items(),
+        items(task_row(2), task_row(1)),  # one second filled the page: read again, larger
         items(task_row(4, status="failed", error_message="x")),
     )
     async with make(script) as client:

@@ -407,11 +407,15 @@ def test_get_task_empty_is_not_found() -> None:
 
 
 def test_iter_tasks_pages_through_everything() -> None:
-    """iter_tasks pages with limit/offset until a short page, yielding each id once."""
-    script = Script(items(task_row(3), task_row(2)), items(task_row(2), task_row(1)), items())
+    """iter_tasks pages with limit/offset until a short page, yielding each id once.
+
+    No page ends inside a second: each next page starts at the last second of the one before.
+    """
+    third, second, first = (task_row(i, created_at=f"2026-11-23 06:18:3{i}") for i in (3, 2, 1))
+    script = Script(items(third, second), items(second, first), items(first))
     rows = list(make(script).iter_tasks(status="pending", page_size=2))
     assert [r.id for r in rows] == [3, 2, 1]
-    assert [r.url.params.get("offset") for r in script.requests] == ["0", "2", "4"]
+    assert [r.url.params.get("offset") for r in script.requests] == ["0", "1", "2"]
     assert script.requests[0].url.params["status"] == "pending"
 
 

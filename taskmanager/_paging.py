@@ -1,0 +1,71 @@
+"""Offset paging over a listing whose order within one second varies from query to query.
+
+The server sorts tasks by their creation time in whole seconds with no tie-breaker, so two
+queries may list the tasks of one second in different orders: a page that ends inside a second
+can skip some of that second's tasks and repeat others on the next page. :class:`TiePager`
+never ends a page inside a second. Each page is read from the offset where a second starts;
+the tasks of the page's last second are not yielded from it, and the next page starts at that
+second again. A page holding a single second is read again with twice the limit until the
+second fits, so one busy second costs a larger page, not a lost task.
+
+Pure logic (no I/O), shared by the sync and the async client: ask :meth:`TiePager.next_page`
+for (limit, offset), fetch it, hand the rows to :meth:`TiePager.take`, yield what it returns.
+
+What it cannot see: a task created during the walk shifts every later offset by one (a task
+may then come twice, which the id check drops, or never, if it sorts before the current page),
+and a task that leaves the filter (e.g. a status filter) shifts them the other way (a task
+of a later page may be skipped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, TypeVar
+
+__all__ = ["TiePager"]
+
+Row = TypeVar("Row")
+
+
+class TiePager(Generic[Row]):
+    """Offsets and limits for pages that never end inside one second; see the module docstring."""
+
+    def __init__(
+        self, page_size: int, *, second: Callable[[Row], Hashable], identity: Callable[[Row], Hashable]
+    ) -> None:
+        self._page_size = page_size
+        self._limit = page_size
+        self._offset = 0
+        self._second = second
+        self._identity = identity
+        self._seen: set[Hashable] = set()
+        self.done = False
+
+    def next_page(self) -> tuple[int, int]:
+        """(limit, offset) of the page to fetch next."""
+        return self._limit, self._offset
+
+    def take(self, page: Sequence[Row]) -> list[Row]:
+        """The rows of a fetched page to yield now (each id once); sets ``done`` after the last."""
+        if len(page) < self._limit:  # the end of the listing: every second in it is whole
+            self.done = True
+            return self._fresh(page)
+        last = self._second(page[-1])
+        whole = len(page)
+        while whole and self._second(page[whole - 1]) == last:
+            whole -= 1
+        if whole == 0:  # one second fills the page: read it again, larger
+            self._limit *= 2
+            return []
+        self._offset += whole
+        self._limit = self._page_size
+        return self._fresh(page[:whole])
+
+    def _fresh(self, rows: Sequence[Row]) -> list[Row]:
+        fresh = []
+        for row in rows:
+            key = self._identity(row)
+            if key not in self._seen:
+                self._seen.add(key)
+                fresh.append(row)
+        return fresh
