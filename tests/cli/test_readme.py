@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from taskmanager.server import LocalServer
@@ -60,3 +61,54 @@ def test_testing_your_own_worker_snippet(tmp_path: Path) -> None:
     assert replayed.returncode == 0, replayed.stdout[-2000:] + replayed.stderr[-2000:]
     assert "1 passed" in replayed.stdout
     assert cassette.read_text(encoding="utf-8") == text
+
+
+def _tree_parents(text: str) -> dict[str, str | None]:
+    """Class name -> parent name, read from an error tree drawn with box-drawing characters."""
+    parents: dict[str, str | None] = {}
+    stack: list[str] = []  # stack[d] is the last class seen at depth d
+    for line in text.splitlines():
+        match = re.match(r"^([ │├└─]*)([A-Za-z]\w*)(?:\s|$)", line)
+        if match is None:
+            continue
+        depth = len(match.group(1)) // 4  # each level indents by "│   " or "├── "
+        name = match.group(2)
+        assert name not in parents, f"{name} listed twice"
+        assert depth <= len(stack), f"{name} is indented past its parent"
+        del stack[depth:]
+        parents[name] = stack[-1] if stack else None
+        stack.append(name)
+    return parents
+
+
+def _real_parents() -> dict[str, str | None]:
+    """Every public error class -> the error class it derives from (None for the root)."""
+    import taskmanager
+
+    values = {name: getattr(taskmanager, name) for name in taskmanager.__all__}
+    classes = {
+        name: value
+        for name, value in values.items()
+        if isinstance(value, type) and issubclass(value, taskmanager.TaskManagerError)
+    }
+    found: dict[str, str | None] = {}
+    for name, cls in classes.items():
+        bases = [base.__name__ for base in cls.__bases__ if base.__name__ in classes]
+        assert len(bases) <= 1, f"{name} derives from several error classes: {bases}"
+        found[name] = bases[0] if bases else None
+    return found
+
+
+def test_error_trees_list_every_public_error_with_its_parent() -> None:
+    """The README's error tree and the errors module's docstring tree both list exactly the public
+    error classes, each under the class it really derives from."""
+    from taskmanager import _errors
+
+    fenced = re.findall(r"^```(\w*)\n(.*?)^```$", README.read_text("utf-8"), re.S | re.M)
+    readme_blocks = [body for _lang, body in fenced if "├──" in body]
+    assert len(readme_blocks) == 1, f"{len(readme_blocks)} README blocks draw a tree"
+    docstring = textwrap.dedent((_errors.__doc__ or "").split("The tree::", 1)[1].split("\n\n")[1])
+    real = _real_parents()
+    assert "TaskManagerUnsupportedError" in real  # the class the README once left out
+    assert _tree_parents(readme_blocks[0]) == real
+    assert _tree_parents(docstring) == real
