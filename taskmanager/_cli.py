@@ -11,12 +11,13 @@ import contextlib
 import functools
 import importlib
 import inspect
+import itertools
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,6 +26,7 @@ import click
 
 from ._cli_output import format_table, to_json, worker_stats_table
 from ._config import TaskManagerConfig
+from ._env_file import env_file_values
 from ._errors import TaskManagerError, TaskManagerValidationError
 from ._policies import ClaimPolicy
 
@@ -90,6 +92,62 @@ def _as_json_failure(exc: click.ClickException, as_json: bool) -> click.ClickExc
         return exc
     error_class = _BadInput if exc.exit_code == _BadInput.exit_code else _APIFailure
     return error_class(exc.format_message(), as_json=True)
+
+
+_KEY_VARIABLE = "TASKMANAGER_API_KEY"
+_REDACTED = "<redacted>"
+_ARGS_META = "taskmanager.args"  # the command line as given, in the context's shared meta
+
+
+def _json_requested(args: Sequence[str]) -> bool:
+    """Whether ``--json`` is among the options (an argument after ``--`` is not an option)."""
+    return "--json" in args[: args.index("--") if "--" in args else len(args)]
+
+
+def _keys_in_play(args: Sequence[str]) -> list[str]:
+    """Every API key this run may hold: from the command line, the environment, the .env file."""
+    keys = [value for name, value in itertools.pairwise(args) if name == "--api-key"]
+    keys += [arg.split("=", 1)[1] for arg in args if arg.startswith("--api-key=")]
+    keys.append(os.environ.get(_KEY_VARIABLE, ""))
+    with contextlib.suppress(TaskManagerError, OSError):  # an unreadable file holds no key to hide
+        keys.append(env_file_values(None, os.environ, default=True).get(_KEY_VARIABLE, ""))
+    return sorted({key for key in keys if key}, key=len, reverse=True)
+
+
+def _without_keys(text: str, args: Sequence[str]) -> str:
+    for key in _keys_in_play(args):
+        text = text.replace(key, _REDACTED)
+    return text
+
+
+@contextlib.contextmanager
+def _usage_errors_like_the_others(args: Sequence[str]) -> Iterator[None]:
+    """Click's usage errors (unknown option or command, missing argument, bad value): JSON on
+    stderr with --json, as every other error is, and never quoting the API key."""
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # the help text, not an error
+    except click.UsageError as exc:
+        message = _without_keys(exc.format_message(), args)
+        if _json_requested(args):
+            raise _BadInput(message, as_json=True) from exc
+        if message != exc.format_message():
+            raise click.UsageError(message, ctx=exc.ctx) from exc  # the same usage text, no key
+        raise
+
+
+class _MainGroup(click.Group):
+    """The ``taskmanager`` group: usage errors of every command below it as above."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = ctx.meta[_ARGS_META] = tuple(args)  # a copy: click's parser consumes the list
+        with _usage_errors_like_the_others(given):
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _usage_errors_like_the_others(ctx.meta.get(_ARGS_META, ())):
+            return super().invoke(ctx)
 
 
 def _make_client(api_url: str | None, api_key: str | None) -> TaskManagerClient:
@@ -165,7 +223,7 @@ def _read_object(value: str, what: str) -> dict[str, Any]:
     return data
 
 
-@click.group()
+@click.group(cls=_MainGroup)
 @click.version_option(package_name="taskmanager")
 def main() -> None:
     """PrismQ TaskManager client tools.

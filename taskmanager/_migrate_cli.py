@@ -137,7 +137,7 @@ def migrate(
             mapping.update(read_mapping(mapping_file))
         mapping.update(parse_map_option(maps))
     except TaskManagerError as exc:
-        raise _BadInput(str(exc)) from exc
+        raise _BadInput(str(exc), as_json=as_json) from exc
     wanted = None if all_statuses else (statuses or DEFAULT_STATUSES)
     with contextlib.ExitStack() as stack:
         client: TaskManagerClient | None = None
@@ -165,8 +165,8 @@ def migrate(
                 progress=step,
             )
         except TaskManagerError as exc:
-            raise _fail(exc) from exc
+            raise _fail(exc, as_json) from exc
     click.echo(to_json(report.as_dict()) if as_json else _summary(report))
     if report.refused:
         done = "nothing was moved (dry run)" if report.dry_run else "the other rows were moved"
-        raise _APIFailure(f"{len(report.refused)} row(s) refused (listed above); {done}")
+        raise _APIFailure(f"{len(report.refused)} row(s) refused (listed above); {done}", as_json=as_json)

@@ -185,6 +185,74 @@ def test_errors_are_json_on_stderr_with_json(cli: Any) -> None:
     assert json.loads(refused.stderr)["status_code"] is None
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tasks", "get", "1", "--json", "--bogus"], "No such option '--bogus'."),
+        (["tasks", "get", "--json"], "Missing argument 'TASK_ID'."),
+        (["tasks", "claim", T, "--policy", "newest", "--json"], "Invalid value for '--policy'"),
+        (["tasks", "get", "abc", "--json"], "Invalid value for 'TASK_ID'"),
+        (["tasks", "nosuch", "--json"], "No such command 'nosuch'."),
+        (["--json", "health"], "No such option '--json'."),
+        (["migrate", "--json", "missing.db"], "Invalid value for 'LEGACY_DB'"),
+    ],
+)
+def test_usage_errors_found_while_parsing_are_json_with_json(cli: Any, args: list[str], message: str) -> None:
+    """Click's own parse-time errors come out like the others with --json: one JSON object on
+    stderr, exit 2, nothing on stdout."""
+    result = cli(*args)
+    assert result.exit_code == 2 and result.stdout == ""
+    error = json.loads(result.stderr)
+    assert set(error) == {"error", "status_code"} and error["status_code"] is None
+    assert error["error"].startswith(message), error
+
+
+def test_usage_errors_without_json_stay_click_text(cli: Any) -> None:
+    """Without --json (or with it only after ``--``), a usage error is click's usage text."""
+    for args in (["tasks", "get", "1", "--bogus"], ["tasks", "get", "--", "--json"]):
+        result = cli(*args)
+        assert result.exit_code == 2 and result.stderr.startswith("Usage: "), result.stderr
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_usage_errors_never_quote_the_key(cli: Any, server: LocalServer, as_json: bool) -> None:
+    """A key typed where something else was expected is not repeated in the error (from the
+    environment, --api-key or --api-key=)."""
+    key = server.api_key
+    flag = ["--json"] if as_json else []
+    Path(".env").write_text("TASKMANAGER_API_KEY=dotenv-key-3\n", encoding="utf-8")  # the real variable wins
+    for args in (
+        ["tasks", "get", key, *flag],
+        ["tasks", "claim", T, "--api-key", "other-key-1", "--policy", "other-key-1", *flag],
+        ["tasks", "get", "--api-key=other-key-2", *flag, "--", "other-key-2"],
+        ["tasks", "claim", T, "--policy", key, *flag],
+        ["health", key, *flag],
+        ["health", "dotenv-key-3", *flag],
+    ):
+        result = cli(*args)
+        assert result.exit_code == 2, result.output
+        shown = result.stdout + result.stderr
+        assert key not in shown and "other-key" not in shown and "dotenv-key" not in shown, shown
+        assert "<redacted>" in shown, shown
+        if as_json:
+            assert set(json.loads(result.stderr)) == {"error", "status_code"}
+
+
+def test_migrate_errors_are_json_with_json(cli: Any, tmp_path: Path) -> None:
+    """migrate --json reports its own refusals as JSON on stderr too (exit 2)."""
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    for args in (
+        ["migrate", str(empty), "--json"],  # no task_queue table
+        ["migrate", str(empty), "--status", "queued", "--all-statuses", "--json"],
+        ["migrate", str(empty), "--map", "no-equals-sign", "--json"],
+    ):
+        result = cli(*args)
+        assert result.exit_code == 2 and result.stdout == "", result.output
+        error = json.loads(result.stderr)
+        assert set(error) == {"error", "status_code"} and error["error"], error
+
+
 def test_every_command_indents_json_alike(cli: Any, client: TaskManagerClient) -> None:
     task_id = client.create_task(T, {"i": 1}).id
     outputs = [
