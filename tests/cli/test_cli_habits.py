@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,34 +138,6 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def test_burst_against_an_api_that_is_down_ends(tmp_path: Path) -> None:
-    """--burst with no API: exit 1 after --api-wait, one log line, no traceback (python -m taskmanager)."""
-    _module(tmp_path, "habits_down", "def resize(task):\n    return None\n")
-    env = {
-        **os.environ,
-        "TASKMANAGER_API_URL": f"http://127.0.0.1:{_closed_port()}/api",
-        "TASKMANAGER_API_KEY": "k",
-    }
-    args = [sys.executable, "-m", "taskmanager", "worker", "run", "habits_down:resize", "--type", T]
-    proc = subprocess.run(
-        [*args, "--burst", "--api-wait", "1.5"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 1, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert "Traceback" not in proc.stderr
-    assert sum("does not answer" in line for line in lines) == 1, lines
-    assert (
-        lines[-1].startswith("Error: the API at http://127.0.0.1:")
-        and "did not answer within 1.5s" in lines[-1]
-    )
-    assert len(lines) == 2, lines  # the one warning, the one error: nothing per retry
 
 
 # ------------------------------------------------------------------------------ tasks, --json
@@ -310,27 +283,55 @@ def test_python_m_taskmanager_is_the_command(tmp_path: Path) -> None:
     assert "wait" in proc.stdout
 
 
-def test_burst_against_a_server_that_never_answers_ends(tmp_path: Path) -> None:
-    """A port that accepts connections but never replies: --burst still ends with exit 1, the
-    probe's own timeout kept within --api-wait (not the client's 30 s)."""
-    _module(tmp_path, "habits_hung", "def resize(task):\n    return None\n")
+@contextlib.contextmanager
+def _nothing_listening() -> Iterator[str]:
+    yield f"http://127.0.0.1:{_closed_port()}/api"
+
+
+@contextlib.contextmanager
+def _accepts_never_answers() -> Iterator[str]:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)  # never accepted: connects succeed, no byte ever comes back
-        env = {
-            **os.environ,
-            "TASKMANAGER_API_URL": f"http://127.0.0.1:{listener.getsockname()[1]}/api",
-            "TASKMANAGER_API_KEY": "k",
-        }
-        args = [sys.executable, "-m", "taskmanager", "worker", "run", "habits_hung:resize", "--type", T]
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/api"
+
+
+@pytest.mark.parametrize(
+    ("api", "api_wait", "bound", "reason", "min_lines"),
+    [
+        # one warning that it does not answer, then the error
+        pytest.param(_nothing_listening, "1.5", 60, "connection failed", 2, id="nothing-listening"),
+        # the probe's own timeout kept within --api-wait (not the client's 30 s): ends within 25 s
+        pytest.param(_accepts_never_answers, "1", 25, "no reply in time", 1, id="accepts-never-answers"),
+    ],
+)
+def test_burst_against_an_api_that_never_answers_ends(
+    tmp_path: Path,
+    api: Callable[[], contextlib.AbstractContextManager[str]],
+    api_wait: str,
+    bound: float,
+    reason: str,
+    min_lines: int,
+) -> None:
+    """--burst with an API that never answers (nothing listens, or a port accepts and never
+    replies): exit 1 after --api-wait, at most one log line before the error, no traceback
+    (python -m taskmanager)."""
+    _module(tmp_path, "habits_down", "def resize(task):\n    return None\n")
+    with api() as url:
+        env = {**os.environ, "TASKMANAGER_API_URL": url, "TASKMANAGER_API_KEY": "k"}
+        args = [sys.executable, "-m", "taskmanager", "worker", "run", "habits_down:resize", "--type", T]
         proc = subprocess.run(
-            [*args, "--burst", "--api-wait", "1"],
+            [*args, "--burst", "--api-wait", api_wait],
             capture_output=True,
             text=True,
-            timeout=25,
+            timeout=bound,
             env=env,
             cwd=tmp_path,
         )
     assert proc.returncode == 1, proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("Error: the API at") and "no reply in time" in last
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr
+    assert lines[-1].startswith("Error: the API at http://127.0.0.1:"), lines
+    assert f"did not answer within {api_wait}s" in lines[-1] and reason in lines[-1], lines
+    assert all("does not answer" in line for line in lines[:-1]), lines
+    assert min_lines <= len(lines) <= 2, lines  # the warning, the error: nothing per retry
