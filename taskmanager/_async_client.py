@@ -2,52 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import types
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
+from . import _models as models
 from . import _operations as ops
 from . import _wire
 from ._async_pool import LoopPool
+from ._base_client import BaseClient
 from ._config import TaskManagerConfig
-from ._errors import TaskManagerValidationError
 from ._http_pool import new_pool
-from ._http_setup import (
-    auth_headers,
-    closed_client_error,
-    resolve_config,
-    warn_if_plain_http,
-)
-from ._local_mode import open_local, stop_local
-from ._models import (
-    ClaimedTask,
-    CompletionOutcome,
-    CreatedTask,
-    Health,
-    ProgressUpdate,
-    Task,
-    TaskStatus,
-    TaskSummary,
-    TaskType,
-)
-from ._paging import TiePager
+from ._http_setup import closed_client_error
 from ._policies import ClaimPolicy
 from ._protocol import RESUMED
 from ._request_log import log_request
 from ._retry import asleep
-
-if TYPE_CHECKING:
-    from .server import LocalServer
 
 __all__ = ["AsyncTaskManagerClient"]
 
 T = TypeVar("T")
 
 
-class AsyncTaskManagerClient:
+class AsyncTaskManagerClient(BaseClient):
     """Async client for the TaskManager API: every method of TaskManagerClient, awaited.
 
     Example::
@@ -81,58 +60,19 @@ class AsyncTaskManagerClient:
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._config = resolve_config(config, api_url, api_key)
-        self._local_server: LocalServer | None = None  # set by local(); stopped by closing
-        warn_if_plain_http(self._config)
-        self._state = ops.ClientState(self._config)
-        self._base = self._config.api_url
-        headers = auth_headers(self._config)
+        super().__init__(config, api_url, api_key, own_pool=http_client is None, transport=transport)
         if http_client is not None:
-            if transport is not None:
-                raise TaskManagerValidationError("pass http_client or transport, not both")
-            self._headers: dict[str, str] | None = headers
             self._pool = LoopPool(None, http_client)
             return
-        self._headers = None
 
         def build() -> httpx.AsyncClient:
-            return new_pool(httpx.AsyncClient, self._config, headers, transport)
+            return new_pool(httpx.AsyncClient, self._config, self._pool_headers, transport)
 
         if transport is None or isinstance(transport, httpx.MockTransport):
             self._pool = LoopPool(build)  # one pool per event loop, built by its first call
         else:
             # A transport passed in may hold connections only its owner can close: one pool.
             self._pool = LoopPool(None, build(), owned=True)
-
-    @property
-    def config(self) -> TaskManagerConfig:
-        return self._config
-
-    @classmethod
-    def local(
-        cls,
-        db: str | os.PathLike[str],
-        *,
-        config: TaskManagerConfig | None = None,
-        claim_timeout: int = 300,
-        max_attempts: int = 3,
-    ) -> AsyncTaskManagerClient:
-        """A client backed by the embedded server on the SQLite file ``db``, in this process.
-
-        The server starts now on a free loopback port and stops when the client is closed
-        (``aclose()`` or ``async with``). Tasks stay in the file across restarts; one process at a
-        time per file. ``config`` gives the other settings (its URL and key are replaced).
-        ``claim_timeout`` and ``max_attempts`` are the server's. Example::
-
-            async with AsyncTaskManagerClient.local("data/queue.db") as client:
-                client.create_task("PrismQ.YouTube.Channel.Scrape", {"channel_url": "https://..."})
-        """
-        client, server = open_local(cls, db, config, claim_timeout, max_attempts)
-        client._local_server = server
-        return client
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(api_url={self._base!r})"
 
     async def release_connections(self) -> None:
         """Close the connections of the pool built on the running event loop.
@@ -148,8 +88,7 @@ class AsyncTaskManagerClient:
     async def aclose(self) -> None:
         """Close the client and its connection pool (not a pool passed in as ``http_client``)."""
         await self._pool.aclose()
-        server, self._local_server = self._local_server, None
-        stop_local(server)  # a short join of the server thread (it polls every 50 ms)
+        self._stop_local()
 
     async def __aenter__(self) -> AsyncTaskManagerClient:
         return self
@@ -196,7 +135,7 @@ class AsyncTaskManagerClient:
 
     # -------------------------------------------------------------------------- API
 
-    async def health_check(self) -> Health:
+    async def health_check(self) -> models.Health:
         """``GET /health`` (needs no key)."""
         return await self._run(ops.health_check(self._state))
 
@@ -209,20 +148,21 @@ class AsyncTaskManagerClient:
         max_attempts: int | None = None,
         timeout: float | None = None,
         priority: int | None = None,
-    ) -> TaskType:
+    ) -> models.TaskType:
         """Register a task type, or update the one with this name (``created`` tells which).
 
         ``max_attempts``, ``timeout`` and ``priority`` exist only to say clearly that the API
         has no per-type settings: passing any raises TaskManagerUnsupportedError.
         """
-        settings = {"max_attempts": max_attempts, "timeout": timeout, "priority": priority}
-        return await self._run(ops.register_task_type(self._state, name, version, param_schema, settings))
+        return await self._run(
+            ops.register_task_type(self._state, name, version, param_schema, max_attempts, timeout, priority)
+        )
 
-    async def get_task_type(self, name: str) -> TaskType:
+    async def get_task_type(self, name: str) -> models.TaskType:
         """Look a task type up by name; TaskManagerNotFoundError when there is none."""
         return await self._run(ops.get_task_type(self._state, name))
 
-    async def list_task_types(self, active_only: bool = False) -> list[TaskType]:
+    async def list_task_types(self, active_only: bool = False) -> list[models.TaskType]:
         """List task types. The current real server fails every listing (a TaskManagerServerError)."""
         return await self._run(ops.list_task_types(self._state, active_only))
 
@@ -233,7 +173,7 @@ class AsyncTaskManagerClient:
         *,
         on_duplicate: ops.OnDuplicate = "return",
         priority: int | None = None,
-    ) -> CreatedTask:
+    ) -> models.CreatedTask:
         """Create a task, or find the existing one with the same type and params.
 
         Params are sent with keys sorted at every level, so the same params in any order are
@@ -254,7 +194,7 @@ class AsyncTaskManagerClient:
         task_type: ops.TaskTypeRef | Sequence[ops.TaskTypeRef] | None = None,
         worker_id: str | None = None,
         policy: ClaimPolicy | str = ClaimPolicy.FIFO,
-    ) -> ClaimedTask | None:
+    ) -> models.ClaimedTask | None:
         """Claim the next task of a type (name or id, or a list of them); None when there is none.
 
         Names are resolved to ids once and cached. With several types the starting type
@@ -270,7 +210,7 @@ class AsyncTaskManagerClient:
 
     async def update_progress(
         self, task_id: int, progress: int, *, worker_id: str | None = None, message: str | None = None
-    ) -> ProgressUpdate:
+    ) -> models.ProgressUpdate:
         """Report progress (0..100) on a claimed task. It does not extend the claim.
 
         Without ``worker_id``: the id that claimed the task through this client, else the default.
@@ -286,7 +226,7 @@ class AsyncTaskManagerClient:
         worker_id: str | None = None,
         success: bool | None = None,
         error: str | None = None,
-    ) -> CompletionOutcome:
+    ) -> models.CompletionOutcome:
         """Report a claimed task done; the outcome says completed, failed for good, or retry.
 
         ``success`` (default True) or, as older code spells it, ``status="completed"`` or
@@ -296,20 +236,20 @@ class AsyncTaskManagerClient:
         ``"error"`` string uses that string as the task's error message.
         """
         return await self._run(
-            ops.complete_task(
-                self._state, task_id, worker_id, ops.completion_success(status, success), result, error
-            )
+            ops.complete_task(self._state, task_id, result, status, worker_id, success, error)
         )
 
-    async def fail_task(self, task_id: int, *, worker_id: str | None = None, error: str) -> CompletionOutcome:
+    async def fail_task(
+        self, task_id: int, *, worker_id: str | None = None, error: str
+    ) -> models.CompletionOutcome:
         """Report a claimed task failed; it goes back to pending while attempts remain."""
         return await self.complete_task(task_id, worker_id=worker_id, success=False, error=error)
 
-    async def get_task(self, task_id: int) -> Task:
+    async def get_task(self, task_id: int) -> models.Task:
         """One task; TaskManagerNotFoundError when there is none."""
         return await self._run(ops.get_task(self._state, task_id))
 
-    async def get_task_status(self, task_id: int) -> Task:
+    async def get_task_status(self, task_id: int) -> models.Task:
         """The same as ``get_task`` (the name older code uses): status, params, result, error."""
         return await self._run(ops.get_task(self._state, task_id))
 
@@ -319,34 +259,36 @@ class AsyncTaskManagerClient:
 
     async def list_tasks(
         self,
-        status: TaskStatus | str | None = None,
+        status: models.TaskStatus | str | None = None,
         type: str | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> list[TaskSummary]:
+    ) -> list[models.TaskSummary]:
         """One page of tasks, newest first. ``type`` is exact, or a SQL LIKE pattern with ``%``."""
         return await self._run(ops.list_tasks(self._state, status, type, limit, offset))
 
     async def iter_tasks(
-        self, status: TaskStatus | str | None = None, type: str | None = None, page_size: int = 100
-    ) -> AsyncIterator[TaskSummary]:
+        self, status: models.TaskStatus | str | None = None, type: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[models.TaskSummary]:
         """Every matching task exactly once, newest first, page by page.
 
-        Paged as :meth:`TaskManagerClient.iter_tasks` is (no page ends inside a second), with
-        the same limit: a task created, or leaving the ``status`` filter, during the walk
-        shifts the offsets, so it or a task after it may be missed.
+        The server orders tasks by creation time in whole seconds and lists the tasks of one
+        second in a different order from one query to the next, so no page ends inside a
+        second: the next page starts again at the first task of the last second, and a page
+        that one second fills is read again with twice the limit. Each task comes exactly once
+        while the listing does not change; a task created during the walk, or leaving the
+        ``status`` filter meanwhile, shifts the offsets, so it or a task after it may be missed.
         """
-        ops.check_page_size(page_size)
-        pager: TiePager[TaskSummary] = TiePager(
-            page_size, second=lambda row: row.created_at, identity=lambda row: row.id
-        )
+        pager = ops.task_pager(page_size)
         while not pager.done:
             limit, offset = pager.next_page()
             page = await self.list_tasks(status=status, type=type, limit=limit, offset=offset)
             for row in pager.take(page):
                 yield row
 
-    async def wait_for_task(self, task_id: int, timeout: float = 300.0, poll_interval: float = 1.0) -> Task:
+    async def wait_for_task(
+        self, task_id: int, timeout: float = 300.0, poll_interval: float = 1.0
+    ) -> models.Task:
         """Poll until the task completes (returns it), fails (TaskFailedError) or time runs out
         (WaitTimeoutError)."""
         return await self._run(ops.wait_for_task(self._state, task_id, timeout, poll_interval))

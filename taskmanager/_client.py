@@ -2,51 +2,30 @@
 
 from __future__ import annotations
 
-import os
 import types
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
+from . import _models as models
 from . import _operations as ops
 from . import _wire
+from ._base_client import BaseClient
 from ._config import TaskManagerConfig
-from ._errors import TaskManagerValidationError
 from ._http_pool import new_pool
-from ._http_setup import (
-    auth_headers,
-    closed_client_error,
-    resolve_config,
-    warn_if_plain_http,
-)
-from ._local_mode import open_local, stop_local
-from ._models import (
-    ClaimedTask,
-    CompletionOutcome,
-    CreatedTask,
-    Health,
-    ProgressUpdate,
-    Task,
-    TaskStatus,
-    TaskSummary,
-    TaskType,
-)
-from ._paging import TiePager
+from ._http_setup import closed_client_error
 from ._policies import ClaimPolicy
 from ._protocol import RESUMED
 from ._request_log import log_request
 from ._retry import sleep
-
-if TYPE_CHECKING:
-    from .server import LocalServer
 
 __all__ = ["TaskManagerClient"]
 
 T = TypeVar("T")
 
 
-class TaskManagerClient:
+class TaskManagerClient(BaseClient):
     """Client for the TaskManager API.
 
     Example::
@@ -70,59 +49,19 @@ class TaskManagerClient:
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._config = resolve_config(config, api_url, api_key)
-        self._local_server: LocalServer | None = None  # set by local(); stopped by closing
-        warn_if_plain_http(self._config)
-        self._state = ops.ClientState(self._config)
-        self._base = self._config.api_url
-        headers = auth_headers(self._config)
+        super().__init__(config, api_url, api_key, own_pool=http_client is None, transport=transport)
         if http_client is not None:
-            if transport is not None:
-                raise TaskManagerValidationError("pass http_client or transport, not both")
             self._http = http_client
             self._owns_http = False
-            self._headers: dict[str, str] | None = headers
         else:
-            self._http = new_pool(httpx.Client, self._config, headers, transport)
+            self._http = new_pool(httpx.Client, self._config, self._pool_headers, transport)
             self._owns_http = True
-            self._headers = None
-
-    @property
-    def config(self) -> TaskManagerConfig:
-        return self._config
-
-    @classmethod
-    def local(
-        cls,
-        db: str | os.PathLike[str],
-        *,
-        config: TaskManagerConfig | None = None,
-        claim_timeout: int = 300,
-        max_attempts: int = 3,
-    ) -> TaskManagerClient:
-        """A client backed by the embedded server on the SQLite file ``db``, in this process.
-
-        The server starts now on a free loopback port and stops when the client is closed
-        (``close()`` or ``with``). Tasks stay in the file across restarts; one process at a
-        time per file. ``config`` gives the other settings (its URL and key are replaced).
-        ``claim_timeout`` and ``max_attempts`` are the server's. Example::
-
-            with TaskManagerClient.local("data/queue.db") as client:
-                client.create_task("PrismQ.YouTube.Channel.Scrape", {"channel_url": "https://..."})
-        """
-        client, server = open_local(cls, db, config, claim_timeout, max_attempts)
-        client._local_server = server
-        return client
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(api_url={self._base!r})"
 
     def close(self) -> None:
         """Close the connection pool (not a pool passed in as ``http_client``); a local() server stops."""
         if self._owns_http:
             self._http.close()
-        server, self._local_server = self._local_server, None
-        stop_local(server)
+        self._stop_local()
 
     def __enter__(self) -> TaskManagerClient:
         return self
@@ -169,7 +108,7 @@ class TaskManagerClient:
 
     # -------------------------------------------------------------------------- API
 
-    def health_check(self) -> Health:
+    def health_check(self) -> models.Health:
         """``GET /health`` (needs no key)."""
         return self._run(ops.health_check(self._state))
 
@@ -182,20 +121,21 @@ class TaskManagerClient:
         max_attempts: int | None = None,
         timeout: float | None = None,
         priority: int | None = None,
-    ) -> TaskType:
+    ) -> models.TaskType:
         """Register a task type, or update the one with this name (``created`` tells which).
 
         ``max_attempts``, ``timeout`` and ``priority`` exist only to say clearly that the API
         has no per-type settings: passing any raises TaskManagerUnsupportedError.
         """
-        settings = {"max_attempts": max_attempts, "timeout": timeout, "priority": priority}
-        return self._run(ops.register_task_type(self._state, name, version, param_schema, settings))
+        return self._run(
+            ops.register_task_type(self._state, name, version, param_schema, max_attempts, timeout, priority)
+        )
 
-    def get_task_type(self, name: str) -> TaskType:
+    def get_task_type(self, name: str) -> models.TaskType:
         """Look a task type up by name; TaskManagerNotFoundError when there is none."""
         return self._run(ops.get_task_type(self._state, name))
 
-    def list_task_types(self, active_only: bool = False) -> list[TaskType]:
+    def list_task_types(self, active_only: bool = False) -> list[models.TaskType]:
         """List task types. The current real server fails every listing (a TaskManagerServerError)."""
         return self._run(ops.list_task_types(self._state, active_only))
 
@@ -206,7 +146,7 @@ class TaskManagerClient:
         *,
         on_duplicate: ops.OnDuplicate = "return",
         priority: int | None = None,
-    ) -> CreatedTask:
+    ) -> models.CreatedTask:
         """Create a task, or find the existing one with the same type and params.
 
         Params are sent with keys sorted at every level, so the same params in any order are
@@ -227,7 +167,7 @@ class TaskManagerClient:
         task_type: ops.TaskTypeRef | Sequence[ops.TaskTypeRef] | None = None,
         worker_id: str | None = None,
         policy: ClaimPolicy | str = ClaimPolicy.FIFO,
-    ) -> ClaimedTask | None:
+    ) -> models.ClaimedTask | None:
         """Claim the next task of a type (name or id, or a list of them); None when there is none.
 
         Names are resolved to ids once and cached. With several types the starting type
@@ -243,7 +183,7 @@ class TaskManagerClient:
 
     def update_progress(
         self, task_id: int, progress: int, *, worker_id: str | None = None, message: str | None = None
-    ) -> ProgressUpdate:
+    ) -> models.ProgressUpdate:
         """Report progress (0..100) on a claimed task. It does not extend the claim.
 
         Without ``worker_id``: the id that claimed the task through this client, else the default.
@@ -259,7 +199,7 @@ class TaskManagerClient:
         worker_id: str | None = None,
         success: bool | None = None,
         error: str | None = None,
-    ) -> CompletionOutcome:
+    ) -> models.CompletionOutcome:
         """Report a claimed task done; the outcome says completed, failed for good, or retry.
 
         ``success`` (default True) or, as older code spells it, ``status="completed"`` or
@@ -268,21 +208,19 @@ class TaskManagerClient:
         client's default worker id. A failure without ``error`` whose ``result`` has an
         ``"error"`` string uses that string as the task's error message.
         """
-        return self._run(
-            ops.complete_task(
-                self._state, task_id, worker_id, ops.completion_success(status, success), result, error
-            )
-        )
+        return self._run(ops.complete_task(self._state, task_id, result, status, worker_id, success, error))
 
-    def fail_task(self, task_id: int, *, worker_id: str | None = None, error: str) -> CompletionOutcome:
+    def fail_task(
+        self, task_id: int, *, worker_id: str | None = None, error: str
+    ) -> models.CompletionOutcome:
         """Report a claimed task failed; it goes back to pending while attempts remain."""
         return self.complete_task(task_id, worker_id=worker_id, success=False, error=error)
 
-    def get_task(self, task_id: int) -> Task:
+    def get_task(self, task_id: int) -> models.Task:
         """One task; TaskManagerNotFoundError when there is none."""
         return self._run(ops.get_task(self._state, task_id))
 
-    def get_task_status(self, task_id: int) -> Task:
+    def get_task_status(self, task_id: int) -> models.Task:
         """The same as ``get_task`` (the name older code uses): status, params, result, error."""
         return self._run(ops.get_task(self._state, task_id))
 
@@ -292,17 +230,17 @@ class TaskManagerClient:
 
     def list_tasks(
         self,
-        status: TaskStatus | str | None = None,
+        status: models.TaskStatus | str | None = None,
         type: str | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> list[TaskSummary]:
+    ) -> list[models.TaskSummary]:
         """One page of tasks, newest first. ``type`` is exact, or a SQL LIKE pattern with ``%``."""
         return self._run(ops.list_tasks(self._state, status, type, limit, offset))
 
     def iter_tasks(
-        self, status: TaskStatus | str | None = None, type: str | None = None, page_size: int = 100
-    ) -> Iterator[TaskSummary]:
+        self, status: models.TaskStatus | str | None = None, type: str | None = None, page_size: int = 100
+    ) -> Iterator[models.TaskSummary]:
         """Every matching task exactly once, newest first, page by page.
 
         The server orders tasks by creation time in whole seconds and lists the tasks of one
@@ -312,17 +250,14 @@ class TaskManagerClient:
         while the listing does not change; a task created during the walk, or leaving the
         ``status`` filter meanwhile, shifts the offsets, so it or a task after it may be missed.
         """
-        ops.check_page_size(page_size)
-        pager: TiePager[TaskSummary] = TiePager(
-            page_size, second=lambda row: row.created_at, identity=lambda row: row.id
-        )
+        pager = ops.task_pager(page_size)
         while not pager.done:
             limit, offset = pager.next_page()
             page = self.list_tasks(status=status, type=type, limit=limit, offset=offset)
             for row in pager.take(page):  # noqa: UP028 (the same loop as the async client's)
                 yield row
 
-    def wait_for_task(self, task_id: int, timeout: float = 300.0, poll_interval: float = 1.0) -> Task:
+    def wait_for_task(self, task_id: int, timeout: float = 300.0, poll_interval: float = 1.0) -> models.Task:
         """Poll until the task completes (returns it), fails (TaskFailedError) or time runs out
         (WaitTimeoutError)."""
         return self._run(ops.wait_for_task(self._state, task_id, timeout, poll_interval))

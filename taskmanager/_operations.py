@@ -43,6 +43,7 @@ from ._models import (
     TaskSummary,
     TaskType,
 )
+from ._paging import TiePager
 from ._policies import PolicyArg, TypeRotation, to_policy
 from ._protocol import Op, Pause, Reply
 from ._shown import shown
@@ -149,9 +150,11 @@ def register_task_type(
     name: str,
     version: str,
     param_schema: Mapping[str, Any],
-    settings: Mapping[str, Any] | None = None,
+    max_attempts: int | None = None,
+    timeout: float | None = None,
+    priority: int | None = None,
 ) -> Op[TaskType]:
-    check_type_settings(settings or {})
+    check_type_settings({"max_attempts": max_attempts, "timeout": timeout, "priority": priority})
     name = _type_name("name", name)
     version = _text("version", version)
     schema = _json_mapping("param_schema", param_schema)
@@ -381,11 +384,14 @@ def completion_success(status: Any, success: bool | None) -> bool:
 def complete_task(
     state: ClientState,
     task_id: int,
-    worker_id: str | None,
-    success: bool,
     result: Mapping[str, Any] | None,
+    status: str | None,
+    worker_id: str | None,
+    success: bool | None,
     error: str | None,
 ) -> Op[CompletionOutcome]:
+    """The client's ``complete_task``, its arguments in the same order."""
+    success = completion_success(status, success)
     task_id = _task_id(task_id)
     worker_id = state.claimer(task_id, worker_id)
     # The server reads "success" with PHP truthiness ("false" is true): insist on a bool.
@@ -460,8 +466,10 @@ def list_tasks(
     return rows
 
 
-def check_page_size(page_size: int) -> None:
+def task_pager(page_size: int) -> TiePager[TaskSummary]:
+    """The pager of ``iter_tasks``: a checked page size; tasks dated by second, known by id."""
     _args.count("page_size", page_size, minimum=1)
+    return TiePager(page_size, second=lambda row: row.created_at, identity=lambda row: row.id)
 
 
 def wait_for_task(state: ClientState, task_id: int, timeout: float, poll_interval: float) -> Op[Task]:
