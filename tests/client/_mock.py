@@ -1,9 +1,13 @@
-"""A scripted ``httpx.MockTransport``: replies (or exceptions) served in order, requests kept."""
+"""A scripted ``httpx.MockTransport``: replies (or exceptions) served in order, requests kept;
+and ``Driven``, which calls a sync or an async client the same way."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -85,3 +89,45 @@ class Script:
 
     def paths(self) -> list[str]:
         return [f"{r.method} {r.url.path}" for r in self.requests]
+
+
+class Driven:
+    """A sync or async client whose methods answer at once, so one test serves both.
+
+    An async client's coroutines run to the end on the test's event loop (``runner``); its async
+    iterators (``iter_tasks``) are read to the end and given back as a plain iterator.
+    """
+
+    def __init__(self, client: Any, runner: asyncio.Runner | None) -> None:
+        self.client = client
+        self._runner = runner
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.client, name)
+        if self._runner is None or not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self.settle(value(*args, **kwargs))
+
+        return call
+
+    def settle(self, result: Any) -> Any:
+        """``result`` itself, or for an async client what it stands for: awaited, or read out."""
+        if self._runner is None:
+            return result
+        if inspect.iscoroutine(result):
+            return self._runner.run(result)
+        if isinstance(result, AsyncIterator):
+            return iter(self._runner.run(_read_out(result)))
+        return result
+
+    def close(self) -> None:
+        self.settle(self.client.aclose() if self._runner is not None else self.client.close())
+
+    def __repr__(self) -> str:
+        return repr(self.client)
+
+
+async def _read_out(rows: AsyncIterator[Any]) -> list[Any]:
+    return [row async for row in rows]

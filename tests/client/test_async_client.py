@@ -1,4 +1,9 @@
-"""The async client mirrors the sync one: same results, same retries, same safety."""
+"""What only the async client has: event loops and its pool; and the checks that it is the sync
+client awaited (same code, signatures and docstrings).
+
+The behaviour both clients share (results, retries, safety) is tested once for both, in
+test_client.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import ast
 import asyncio
 import gc
 import inspect
-import logging
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,22 +20,17 @@ import pytest
 
 from taskmanager import (
     AsyncTaskManagerClient,
-    CompletionStatus,
-    DuplicateTaskError,
-    TaskFailedError,
     TaskManagerClient,
     TaskManagerConfig,
     TaskManagerConnectionError,
     TaskManagerEventLoopError,
-    TaskManagerNotFoundError,
     TaskManagerValidationError,
     TaskStatus,
     _wire,
 )
-from taskmanager._dedupe import dedupe_key
 from taskmanager.server import LocalServer
 
-from ._mock import KEY, URL, Script, fail, items, ok, task_row, type_row
+from ._mock import KEY, URL, Script, items, ok, type_row
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_sleep")]
 
@@ -136,6 +135,18 @@ def test_the_twin_check_sees_a_change_in_logic() -> None:
     assert _methods(source, unasync=True)["_send"] == sync["_send"]
 
 
+def test_same_docstrings() -> None:
+    """Each method both clients have says the same in both (written twice so that IDEs show it)."""
+    shared = 0
+    for name, method in inspect.getmembers(TaskManagerClient, inspect.isfunction):
+        twin = getattr(AsyncTaskManagerClient, name, None)
+        if name.startswith("_") or twin is None or twin is method:
+            continue
+        shared += 1
+        assert inspect.getdoc(twin) == inspect.getdoc(method), name
+    assert shared >= 15
+
+
 def test_same_public_methods_and_signatures() -> None:
     """Every public sync method has an async twin with the same parameters."""
     renamed = {"close": "aclose"}
@@ -144,73 +155,6 @@ def test_same_public_methods_and_signatures() -> None:
             continue
         twin = getattr(AsyncTaskManagerClient, renamed.get(name, name))
         assert inspect.signature(method).parameters.keys() == inspect.signature(twin).parameters.keys(), name
-
-
-async def test_create_and_duplicate() -> None:
-    """Create sends canonical params; a duplicate of a finished task raises when asked to."""
-    key = dedupe_key("T", {"a": 1, "b": 2})
-    script = Script(
-        ok({"id": "7", "type": "T", "status": "pending", "dedupe_key": key, "message": "Task created"}),
-        ok({"id": 7, "status": "completed", "deduplicated": True, "message": "Task already exists"}),
-    )
-    async with make(script) as client:
-        task = await client.create_task("T", {"b": 2, "a": 1})
-        assert (task.id, task.created, task.dedupe_key) == (7, True, key)
-        with pytest.raises(DuplicateTaskError) as info:
-            await client.create_task("T", {"a": 1, "b": 2}, on_duplicate="raise")
-    assert (info.value.task_id, info.value.status) == (7, TaskStatus.COMPLETED)
-    assert script.requests[0].content == b'{"type":"T","params":{"a":1,"b":2}}'
-
-
-async def test_create_after_lost_reply_cannot_know() -> None:
-    """A retry after a lost reply that finds the task gives created None."""
-    script = Script(
-        httpx.ReadTimeout("slow"), ok({"id": 7, "status": "pending", "deduplicated": True, "message": "m"})
-    )
-    async with make(script) as client:
-        assert (await client.create_task("T", {"a": 1})).created is None
-
-
-async def test_claim_resolve_rotate_and_nothing() -> None:
-    """Names resolve once, types rotate, and "no active transaction" is None without retry."""
-    nothing = fail(500, "There is no active transaction")
-    script = Script(items(type_row(5, "T")), ok(CLAIMED), nothing, nothing)
-    async with make(script) as client:
-        claimed = await client.claim_task(["T", 6], worker_id="w1")
-        assert claimed is not None and claimed.task_type_id == 5
-        assert await client.claim_task(["T", 6], worker_id="w1") is None
-    assert [b["task_type_id"] for b in script.bodies()[1:]] == [5, 6, 5]
-
-
-async def test_claim_lost_reply_not_retried() -> None:
-    """A claim whose reply was lost is not sent again."""
-    script = Script(httpx.RemoteProtocolError("closed"))
-    async with make(script) as client:
-        with pytest.raises(TaskManagerConnectionError):
-            await client.claim_task(1, worker_id="w1")
-    assert len(script.requests) == 1
-
-
-async def test_retried_completion_verified() -> None:
-    """A completion retried after a 5xx that finds the task done by this worker succeeds."""
-    script = Script(
-        fail(503, "busy"),
-        fail(400, "Task is not in claimed state"),
-        items(task_row(4, status="failed", claimed_by="w1")),
-    )
-    async with make(script) as client:
-        outcome = await client.fail_task(4, worker_id="w1", error="boom")
-    assert outcome.status is CompletionStatus.FAILED
-
-
-async def test_claim_skips_an_unknown_name() -> None:
-    """Among several types an unknown name is skipped; alone it is TaskManagerNotFoundError."""
-    script = Script(items(), items(type_row(5, "T")), ok(CLAIMED), items())
-    async with make(script) as client:
-        claimed = await client.claim_task(["Nope", "T"], worker_id="w1")
-        assert claimed is not None and claimed.task_type_id == 5
-        with pytest.raises(TaskManagerNotFoundError):
-            await client.claim_task("Nope", worker_id="w1")
 
 
 def test_a_second_event_loop_is_refused_before_sending() -> None:
@@ -279,50 +223,6 @@ def test_a_pool_passed_in_is_not_replaced() -> None:
     asyncio.run(http.aclose())
 
 
-async def test_reads_progress_and_paging() -> None:
-    """Progress, get, list paging and wait work as in the sync client."""
-    script = Script(
-        ok({"id": "4", "progress": 10, "message": "ok"}),
-        items(task_row(4)),
-        items(task_row(2), task_row(1)),
-        items(task_row(2), task_row(1)),  # one second filled the page: read again, larger
-        items(task_row(4, status="failed", error_message="x")),
-    )
-    async with make(script) as client:
-        assert (await client.update_progress(4, 10, worker_id="w1")).progress == 10
-        assert (await client.get_task(4)).id == 4
-        assert [row.id async for row in client.iter_tasks(page_size=2)] == [2, 1]
-        with pytest.raises(TaskFailedError):
-            await client.wait_for_task(4)
-
-
-async def test_errors_and_validation(caplog: pytest.LogCaptureFixture) -> None:
-    """Not found, server errors after retries, and local refusals behave as in the sync client."""
-    script = Script(items(), *[fail(502, "Bad Gateway")] * 2)
-    async with make(script, retry_attempts=1) as client:
-        with pytest.raises(TaskManagerNotFoundError):
-            await client.get_task_type("Nope")
-        with caplog.at_level(logging.DEBUG, logger="taskmanager"):
-            health = await client.health_check()
-        assert not health and "502" in str(health) and health.status == "error"
-        with pytest.raises(TaskManagerValidationError):
-            await client.create_task("T", {})
-    assert len(script.requests) == 3
-    assert KEY not in caplog.text
-
-
-async def test_own_async_client_kept_open() -> None:
-    """A caller's httpx.AsyncClient gets the key per request and is not closed."""
-    script = Script(ok({"status": "healthy", "timestamp": 1795414708, "database": "connected"}))
-    http = httpx.AsyncClient(transport=httpx.MockTransport(script))
-    async with AsyncTaskManagerClient(api_url=URL, api_key=KEY, http_client=http) as client:
-        health = await client.health_check()
-    assert health.ok and health.server_time.year == 2026
-    assert script.requests[0].headers["x-api-key"] == KEY
-    assert not http.is_closed
-    await http.aclose()
-
-
 async def test_transport_choices() -> None:
     """http_client and transport together are refused; a loopback HTTP pool skips the CA bundle."""
     import ssl
@@ -338,25 +238,6 @@ async def test_transport_choices() -> None:
     async with AsyncTaskManagerClient(api_url="https://x.example/api", api_key=KEY) as client:
         context = (await client._pool.acquire(CALL))._transport._pool._ssl_context  # type: ignore[union-attr]
         assert context.verify_mode == ssl.CERT_REQUIRED and context.cert_store_stats()["x509_ca"] > 0
-
-
-@pytest.mark.anyio
-async def test_call_on_a_closed_async_client_is_a_typed_error() -> None:
-    """A call after aclose() raises TaskManagerConnectionError (nothing sent), not httpx's RuntimeError."""
-    sent: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(200, json={"success": True, "data": {}})
-
-    client = AsyncTaskManagerClient(
-        api_url="http://127.0.0.1:9/api", api_key="k", transport=httpx.MockTransport(handler)
-    )
-    await client.aclose()
-    with pytest.raises(TaskManagerConnectionError, match="client is closed") as info:
-        await client.health_check()
-    assert info.value.request_sent is False
-    assert sent == []
 
 
 def test_release_connections_inside_the_loop_then_another_loop() -> None:

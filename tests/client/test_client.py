@@ -1,18 +1,27 @@
-"""The sync client against scripted replies (httpx.MockTransport): behaviour, retries, safety."""
+"""Both clients against scripted replies (httpx.MockTransport): behaviour, retries, safety.
+
+Every test runs twice, with TaskManagerClient and with AsyncTaskManagerClient (its coroutines
+run on one event loop per test, see ``Driven``). Tests of what only the async client has
+(event loops, its pool) are in test_async_client.py.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+import taskmanager._async_client
 import taskmanager._client
 from taskmanager import (
+    AsyncTaskManagerClient,
     ClaimPolicy,
     CompletionStatus,
     DuplicateTaskError,
@@ -33,7 +42,7 @@ from taskmanager import (
 )
 from taskmanager._dedupe import dedupe_key
 
-from ._mock import KEY, URL, Script, fail, items, ok, task_row, type_row
+from ._mock import KEY, URL, Driven, Script, fail, items, ok, task_row, type_row
 
 pytestmark = pytest.mark.usefixtures("no_sleep")
 
@@ -47,9 +56,67 @@ CLAIMED = {
 }
 
 
-def make(script: Script, **config: Any) -> TaskManagerClient:
-    cfg = TaskManagerConfig(api_url=URL, api_key=KEY, **config)
-    return TaskManagerClient(cfg, transport=httpx.MockTransport(script))
+class Side:
+    """One of the two clients, as the tests build and call it."""
+
+    def __init__(self, name: str, runner: asyncio.Runner | None) -> None:
+        self.name = name
+        self.runner = runner
+        self.client_class: type[Any] = TaskManagerClient if runner is None else AsyncTaskManagerClient
+        self.http_class: type[Any] = httpx.Client if runner is None else httpx.AsyncClient
+        self.made: list[Driven] = []
+
+    def drive(self, client: Any) -> Driven:
+        driven = Driven(client, self.runner)
+        self.made.append(driven)
+        return driven
+
+    def make(self, script: Script, **config: Any) -> Driven:
+        cfg = TaskManagerConfig(api_url=URL, api_key=KEY, **config)
+        return self.drive(self.client_class(cfg, transport=httpx.MockTransport(script)))
+
+    def close_http(self, http: Any) -> None:
+        Driven(http, self.runner).close()
+
+
+Make = Callable[..., Any]
+
+
+@pytest.fixture(params=["sync", "async"])
+def side(request: pytest.FixtureRequest) -> Iterator[Side]:
+    """Each test runs with TaskManagerClient, then with AsyncTaskManagerClient on one event loop."""
+    if request.param == "sync":
+        built = Side("sync", None)
+        yield built
+        for client in built.made:
+            client.close()
+        return
+    with asyncio.Runner() as runner:
+        built = Side("async", runner)
+        yield built
+        for client in built.made:
+            client.close()
+
+
+@pytest.fixture
+def make(side: Side) -> Make:
+    """``make(script, **config)``: a client of this side on the scripted transport."""
+    return side.make
+
+
+@pytest.fixture
+def waits(side: Side, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The retry and poll waits the client asked for (none of them is slept)."""
+    asked: list[float] = []
+    if side.runner is None:
+        monkeypatch.setattr(taskmanager._client, "sleep", asked.append)
+    else:
+
+        async def asleep(seconds: float) -> None:
+            asked.append(seconds)
+
+        monkeypatch.setattr(taskmanager._async_client, "asleep", asleep)
+    return asked
 
 
 def created(task_id: str = "7", params: dict[str, Any] | None = None) -> httpx.Response:
@@ -64,7 +131,7 @@ def dedup(task_id: int = 7, status: str = "pending") -> httpx.Response:
 # ------------------------------------------------------------------------------ create
 
 
-def test_create_sends_canonical_params_with_the_key() -> None:
+def test_create_sends_canonical_params_with_the_key(make: Make) -> None:
     """Params go out with keys sorted at every level, with the key header; created is True."""
     params = {"b": {"y": 1, "x": [{"q": 1, "p": 2}]}, "a": 1}
     script = Script(created(params=params))
@@ -81,35 +148,36 @@ def test_create_sends_canonical_params_with_the_key() -> None:
     assert task.dedupe_key == dedupe_key("T", params)
 
 
-def test_create_duplicate_of_finished_task_is_not_new_work() -> None:
+def test_create_duplicate_of_finished_task_is_not_new_work(make: Make) -> None:
     """A duplicate of a completed task says created False and is_new_work False."""
     task = make(Script(dedup(status="completed"))).create_task("T", {"a": 1})
     assert (task.id, task.created, task.status, task.is_new_work) == (7, False, TaskStatus.COMPLETED, False)
     assert (task.type, task.dedupe_key) == ("T", dedupe_key("T", {"a": 1}))
 
 
-def test_create_on_duplicate_raise() -> None:
+def test_create_on_duplicate_raise(make: Make) -> None:
     """on_duplicate="raise" raises DuplicateTaskError with the existing id and status."""
     with pytest.raises(DuplicateTaskError) as info:
         make(Script(dedup(status="failed"))).create_task("T", {"a": 1}, on_duplicate="raise")
     assert (info.value.task_id, info.value.status) == (7, TaskStatus.FAILED)
 
 
-def test_create_after_lost_reply_cannot_know() -> None:
+@pytest.mark.parametrize("lost", [httpx.ReadError("connection reset"), httpx.ReadTimeout("slow")])
+def test_create_after_lost_reply_cannot_know(make: Make, lost: Exception) -> None:
     """When the first reply was lost and the retry finds the task, created is None."""
-    script = Script(httpx.ReadError("connection reset"), dedup())
+    script = Script(lost, dedup())
     task = make(script).create_task("T", {"a": 1})
     assert task.created is None
     assert len(script.requests) == 2
 
 
-def test_create_after_refused_connection_knows() -> None:
+def test_create_after_refused_connection_knows(make: Make) -> None:
     """A retry after a connection that was never made knows the task existed before: created False."""
     script = Script(httpx.ConnectError("refused"), dedup())
     assert make(script).create_task("T", {"a": 1}).created is False
 
 
-def test_create_duplicate_entry_race_resolved_by_retry() -> None:
+def test_create_duplicate_entry_race_resolved_by_retry(make: Make) -> None:
     """The 500 duplicate-entry race is retried; the task was made by someone else: created False."""
     race = fail(
         500,
@@ -121,7 +189,7 @@ def test_create_duplicate_entry_race_resolved_by_retry() -> None:
     assert len(script.requests) == 2
 
 
-def test_create_warns_about_mismatched_dedupe_key(caplog: pytest.LogCaptureFixture) -> None:
+def test_create_warns_about_mismatched_dedupe_key(make: Make, caplog: pytest.LogCaptureFixture) -> None:
     """A server key different from the local one is logged as a warning."""
     reply = ok(
         {"id": "7", "type": "T", "status": "pending", "dedupe_key": "0" * 64, "message": "Task created"}
@@ -135,7 +203,7 @@ def test_create_warns_about_mismatched_dedupe_key(caplog: pytest.LogCaptureFixtu
 @pytest.mark.parametrize(
     "params", [{}, {"0": "a"}, {"a": float("nan")}, {"a": {1, 2}}, {"a": 2**64}, {3: "x"}]
 )
-def test_create_refuses_bad_params_before_sending(params: Any) -> None:
+def test_create_refuses_bad_params_before_sending(make: Make, params: Any) -> None:
     """Bad params raise TaskManagerValidationError and nothing is sent."""
     script = Script()
     with pytest.raises(TaskManagerValidationError):
@@ -143,7 +211,7 @@ def test_create_refuses_bad_params_before_sending(params: Any) -> None:
     assert script.requests == []
 
 
-def test_create_priority_is_not_pretended() -> None:
+def test_create_priority_is_not_pretended(make: Make) -> None:
     """A priority argument warns that the server ignores it, and is not sent."""
     script = Script(created())
     with pytest.warns(UserWarning, match="priority is ignored"):
@@ -154,19 +222,19 @@ def test_create_priority_is_not_pretended() -> None:
 # ------------------------------------------------------------------------------ claim
 
 
-def test_claim_nothing_available_is_none_and_not_retried() -> None:
+def test_claim_nothing_available_is_none_and_not_retried(make: Make) -> None:
     """The real server's 500 "no active transaction" means None, after exactly one request."""
     script = Script(fail(500, "There is no active transaction"))
     assert make(script).claim_task(1, worker_id="w1") is None
     assert len(script.requests) == 1
 
 
-def test_claim_documented_404_is_none() -> None:
+def test_claim_documented_404_is_none(make: Make) -> None:
     """The documented 404 "No available tasks" also means None."""
     assert make(Script(fail(404, "No available tasks"))).claim_task(1, worker_id="w1") is None
 
 
-def test_claim_returns_the_task_with_policy_sort() -> None:
+def test_claim_returns_the_task_with_policy_sort(make: Make) -> None:
     """A claim sends the policy's sort and returns a typed ClaimedTask."""
     script = Script(ok(CLAIMED))
     claimed = make(script).claim_task(3, worker_id="w1", policy=ClaimPolicy.PRIORITY)
@@ -184,7 +252,7 @@ def test_claim_returns_the_task_with_policy_sort() -> None:
     assert claimed.claimed_at.tzinfo is not None
 
 
-def test_claim_default_worker_id_from_config() -> None:
+def test_claim_default_worker_id_from_config(make: Make) -> None:
     """Without worker_id the config's is used."""
     script = Script(ok(CLAIMED))
     claimed = make(script, worker_id="cfg-worker").claim_task(1)
@@ -192,7 +260,7 @@ def test_claim_default_worker_id_from_config() -> None:
     assert script.bodies()[0]["worker_id"] == "cfg-worker"
 
 
-def test_claim_resolves_names_once() -> None:
+def test_claim_resolves_names_once(make: Make) -> None:
     """A type name is looked up once, then the id is reused."""
     script = Script(items(type_row(5, "T")), ok(CLAIMED), ok(CLAIMED))
     client = make(script)
@@ -202,7 +270,7 @@ def test_claim_resolves_names_once() -> None:
     assert [b["task_type_id"] for b in script.bodies()[1:]] == [5, 5]
 
 
-def test_name_cache_refreshed_when_the_server_no_longer_knows_the_type() -> None:
+def test_name_cache_refreshed_when_the_server_no_longer_knows_the_type(make: Make) -> None:
     """A lookup that finds nothing drops the cached id; the next claim by name looks it up again."""
     script = Script(items(type_row(5, "T")), ok(CLAIMED), items(), items(type_row(9, "T")), ok(CLAIMED))
     client = make(script)
@@ -221,7 +289,7 @@ def test_name_cache_refreshed_when_the_server_no_longer_knows_the_type() -> None
 
 
 @pytest.mark.parametrize("task_type", [1.5, b"T", {"T": 1}, object(), [], [1, None], [True]])
-def test_claim_refuses_what_is_not_a_type_reference(task_type: Any) -> None:
+def test_claim_refuses_what_is_not_a_type_reference(make: Make, task_type: Any) -> None:
     """task_type must be a name, a positive id or a list of them; anything else is refused unsent."""
     script = Script()
     with pytest.raises(TaskManagerValidationError):
@@ -229,13 +297,13 @@ def test_claim_refuses_what_is_not_a_type_reference(task_type: Any) -> None:
     assert script.requests == []
 
 
-def test_claim_unknown_name_is_not_found() -> None:
+def test_claim_unknown_name_is_not_found(make: Make) -> None:
     """An unregistered name raises TaskManagerNotFoundError."""
     with pytest.raises(TaskManagerNotFoundError):
         make(Script(items())).claim_task("Nope", worker_id="w1")
 
 
-def test_claim_skips_an_unknown_name_among_known_types(caplog: pytest.LogCaptureFixture) -> None:
+def test_claim_skips_an_unknown_name_among_known_types(make: Make, caplog: pytest.LogCaptureFixture) -> None:
     """One unknown name does not block the others: they are claimed, with one warning per name."""
     missing = fail(404, "Task type not found")
     script = Script(
@@ -261,7 +329,7 @@ def test_claim_skips_an_unknown_name_among_known_types(caplog: pytest.LogCapture
     assert [b["task_type_id"] for b in script.bodies() if b] == [5, 5, 6, 5]
 
 
-def test_claim_with_no_known_type_is_not_found(caplog: pytest.LogCaptureFixture) -> None:
+def test_claim_with_no_known_type_is_not_found(make: Make, caplog: pytest.LogCaptureFixture) -> None:
     """When no requested name is known, nothing is claimed: TaskManagerNotFoundError names them all."""
     script = Script(fail(404, "Task type not found"), items())
     with (
@@ -274,7 +342,7 @@ def test_claim_with_no_known_type_is_not_found(caplog: pytest.LogCaptureFixture)
     assert caplog.records == []
 
 
-def test_claim_rotates_between_types() -> None:
+def test_claim_rotates_between_types(make: Make) -> None:
     """With several types, each call starts from the next type, and empty types are skipped."""
     nothing = fail(500, "There is no active transaction")
     script = Script(ok(CLAIMED), nothing, ok(CLAIMED), nothing, nothing)
@@ -285,7 +353,7 @@ def test_claim_rotates_between_types() -> None:
     assert [b["task_type_id"] for b in script.bodies()] == [1, 2, 1, 1, 2]
 
 
-def test_claim_retries_only_when_surely_not_sent() -> None:
+def test_claim_retries_only_when_surely_not_sent(make: Make) -> None:
     """Connect errors and 503 are retried; a lost reply and other 500s are not."""
     script = Script(httpx.ConnectError("refused"), fail(503, "busy"), ok(CLAIMED))
     assert make(script).claim_task(1, worker_id="w1") is not None
@@ -303,7 +371,7 @@ def test_claim_retries_only_when_surely_not_sent() -> None:
 # ------------------------------------------------------------------------------ progress / complete
 
 
-def test_progress_and_its_validation() -> None:
+def test_progress_and_its_validation(make: Make) -> None:
     """Progress is an int 0..100, checked before sending; the reply becomes a ProgressUpdate."""
     script = Script(ok({"id": "4", "progress": 50, "message": "Task progress updated successfully"}))
     client = make(script)
@@ -324,7 +392,7 @@ def test_progress_and_its_validation() -> None:
         ("pending (retry)", CompletionStatus.RETRY),
     ],
 )
-def test_completion_outcomes(status: str, expected: CompletionStatus) -> None:
+def test_completion_outcomes(make: Make, status: str, expected: CompletionStatus) -> None:
     """The reply's status becomes the outcome: completed, failed for good, or retry."""
     outcome = make(Script(ok({"id": "4", "status": status, "message": "Task completed"}))).fail_task(
         4, worker_id="w1", error="boom"
@@ -332,7 +400,7 @@ def test_completion_outcomes(status: str, expected: CompletionStatus) -> None:
     assert (outcome.task_id, outcome.status) == (4, expected)
 
 
-def test_complete_refuses_non_bool_success() -> None:
+def test_complete_refuses_non_bool_success(make: Make) -> None:
     """success must be a real bool (the server would read the string "false" as success)."""
     script = Script()
     with pytest.raises(TaskManagerValidationError):
@@ -340,7 +408,7 @@ def test_complete_refuses_non_bool_success() -> None:
     assert script.requests == []
 
 
-def test_retried_completion_verified_by_get() -> None:
+def test_retried_completion_verified_by_get(make: Make) -> None:
     """A retry after a lost reply that finds the task completed by this worker is a success."""
     script = Script(
         httpx.ReadError("reset"),
@@ -352,7 +420,7 @@ def test_retried_completion_verified_by_get() -> None:
     assert script.paths() == ["POST /api/tasks/4/complete", "POST /api/tasks/4/complete", "GET /api/tasks/4"]
 
 
-def test_retried_failure_back_to_pending_verified() -> None:
+def test_retried_failure_back_to_pending_verified(make: Make) -> None:
     """A retried failure report that finds the task pending again with our error is a RETRY outcome."""
     script = Script(
         httpx.WriteError("broken pipe"),
@@ -363,7 +431,7 @@ def test_retried_failure_back_to_pending_verified() -> None:
     assert outcome.status is CompletionStatus.RETRY
 
 
-def test_retried_completion_not_ours_raises() -> None:
+def test_retried_completion_not_ours_raises(make: Make) -> None:
     """If the GET shows someone else's completion, the not-claimed error stands."""
     script = Script(
         fail(502, "Bad Gateway"),
@@ -374,7 +442,7 @@ def test_retried_completion_not_ours_raises() -> None:
         make(script).complete_task(4, worker_id="w1")
 
 
-def test_first_completion_not_claimed_raises_without_checking() -> None:
+def test_first_completion_not_claimed_raises_without_checking(make: Make) -> None:
     """Without an earlier lost attempt, "not in claimed state" is raised as is."""
     script = Script(fail(400, "Task is not in claimed state"))
     with pytest.raises(TaskNotClaimedError):
@@ -382,7 +450,7 @@ def test_first_completion_not_claimed_raises_without_checking() -> None:
     assert len(script.requests) == 1
 
 
-def test_claimed_by_another_worker() -> None:
+def test_claimed_by_another_worker(make: Make) -> None:
     """403 becomes TaskClaimedByAnotherWorkerError with the server's message."""
     with pytest.raises(TaskClaimedByAnotherWorkerError, match="claimed by another worker"):
         make(Script(fail(403, "Task is claimed by another worker"))).complete_task(4, worker_id="w1")
@@ -391,7 +459,7 @@ def test_claimed_by_another_worker() -> None:
 # ------------------------------------------------------------------------------ reads
 
 
-def test_get_task_types_and_zone() -> None:
+def test_get_task_types_and_zone(make: Make) -> None:
     """get_task parses ints, enums and zone-aware datetimes (server zone from config)."""
     row = task_row(3, status="claimed", claimed_by="w1", claimed_at="2026-11-23 06:18:30", attempts="2")
     task = make(Script(items(row)), server_timezone="Europe/Prague").get_task(3)
@@ -400,13 +468,13 @@ def test_get_task_types_and_zone() -> None:
     assert str(task.claimed_at) == "2026-11-23 06:18:30+01:00"
 
 
-def test_get_task_empty_is_not_found() -> None:
+def test_get_task_empty_is_not_found(make: Make) -> None:
     """The server's 200 with no items is TaskManagerNotFoundError."""
     with pytest.raises(TaskManagerNotFoundError):
         make(Script(items())).get_task(99)
 
 
-def test_iter_tasks_pages_through_everything() -> None:
+def test_iter_tasks_pages_through_everything(make: Make) -> None:
     """iter_tasks pages with limit/offset until a short page, yielding each id once.
 
     No page ends inside a second: each next page starts at the last second of the one before.
@@ -419,13 +487,13 @@ def test_iter_tasks_pages_through_everything() -> None:
     assert script.requests[0].url.params["status"] == "pending"
 
 
-def test_list_tasks_refuses_negative_limit() -> None:
+def test_list_tasks_refuses_negative_limit(make: Make) -> None:
     """A negative limit (a SQL error on the server) is refused locally."""
     with pytest.raises(TaskManagerValidationError):
         make(Script()).list_tasks(limit=-1)
 
 
-def test_wait_for_task_polls_until_done() -> None:
+def test_wait_for_task_polls_until_done(make: Make) -> None:
     """wait_for_task polls until completed and returns the task."""
     script = Script(
         items(task_row(1)), items(task_row(1, status="claimed")), items(task_row(1, status="completed"))
@@ -435,7 +503,7 @@ def test_wait_for_task_polls_until_done() -> None:
     assert len(script.requests) == 3
 
 
-def test_wait_for_task_failure_and_timeout() -> None:
+def test_wait_for_task_failure_and_timeout(make: Make) -> None:
     """A failed task raises TaskFailedError; still pending at the deadline raises WaitTimeoutError."""
     with pytest.raises(TaskFailedError) as failed:
         make(Script(items(task_row(1, status="failed", error_message="boom")))).wait_for_task(1)
@@ -448,7 +516,7 @@ def test_wait_for_task_failure_and_timeout() -> None:
 @pytest.mark.parametrize(
     ("timeout", "poll_interval"), [(None, 1.0), ("5", 1.0), (5, "1"), (5, None), (-1, 1.0)]
 )
-def test_wait_for_task_refuses_bad_durations(timeout: Any, poll_interval: Any) -> None:
+def test_wait_for_task_refuses_bad_durations(make: Make, timeout: Any, poll_interval: Any) -> None:
     """Durations that are not non-negative numbers are refused before any request."""
     script = Script()
     with pytest.raises(TaskManagerValidationError):
@@ -456,7 +524,7 @@ def test_wait_for_task_refuses_bad_durations(timeout: Any, poll_interval: Any) -
     assert script.requests == []
 
 
-def test_list_task_types_real_server_bug_is_a_server_error() -> None:
+def test_list_task_types_real_server_bug_is_a_server_error(make: Make) -> None:
     """The real server's listing 500 is a TaskManagerServerError, raised without retrying."""
     script = Script(fail(500, "Invalid select field: COALESCE(t.usage_count, 0) as usage_count"))
     with pytest.raises(TaskManagerServerError, match="Invalid select field"):
@@ -464,7 +532,7 @@ def test_list_task_types_real_server_bug_is_a_server_error() -> None:
     assert len(script.requests) == 1
 
 
-def test_register_created_then_updated() -> None:
+def test_register_created_then_updated(make: Make) -> None:
     """register_task_type tells created (string id) from updated (int id)."""
     script = Script(
         ok({"id": "1", "name": "T", "version": "1", "created": True}),
@@ -479,7 +547,7 @@ def test_register_created_then_updated() -> None:
 # ------------------------------------------------------------------------------ errors and retries
 
 
-def test_auth_error() -> None:
+def test_auth_error(make: Make) -> None:
     """401 (pre-routing body) becomes TaskManagerAuthError and is not retried."""
     body = {
         "error": "Unauthorized",
@@ -493,19 +561,15 @@ def test_auth_error() -> None:
     assert len(script.requests) == 1
 
 
-def test_rate_limit_retry_honours_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rate_limit_retry_honours_retry_after(make: Make, waits: list[float]) -> None:
     """A 429 is retried after the server's Retry-After."""
-    waits: list[float] = []
-    monkeypatch.setattr(taskmanager._client, "sleep", waits.append)
     script = Script(fail(429, "Too Many Requests", headers={"Retry-After": "3"}), items(task_row(1)))
     assert make(script).get_task(1).id == 1
     assert waits == [3.0]
 
 
-def test_retry_after_beyond_the_max_delay_is_left_to_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retry_after_beyond_the_max_delay_is_left_to_the_caller(make: Make, waits: list[float]) -> None:
     """A Retry-After longer than retry_max_delay raises at once, carrying the hint, instead of blocking."""
-    waits: list[float] = []
-    monkeypatch.setattr(taskmanager._client, "sleep", waits.append)
     script = Script(fail(429, "Too Many Requests", headers={"Retry-After": "3600"}))
     with pytest.raises(TaskManagerRateLimitError) as info:
         make(script, retry_max_delay=60).get_task(1)
@@ -513,10 +577,8 @@ def test_retry_after_beyond_the_max_delay_is_left_to_the_caller(monkeypatch: pyt
     assert (info.value.retry_after, len(script.requests), waits) == (300.0, 1, [])
 
 
-def test_unavailable_retry_honours_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unavailable_retry_honours_retry_after(make: Make, waits: list[float]) -> None:
     """A 503 with Retry-After (e.g. maintenance) is retried after the server's delay, a claim too."""
-    waits: list[float] = []
-    monkeypatch.setattr(taskmanager._client, "sleep", waits.append)
     script = Script(fail(503, "Service Unavailable", headers={"Retry-After": "2"}), ok(CLAIMED))
     assert make(script).claim_task(1, worker_id="w1") is not None
     assert waits == [2.0]
@@ -525,7 +587,7 @@ def test_unavailable_retry_honours_retry_after(monkeypatch: pytest.MonkeyPatch) 
     assert info.value.retry_after == 7.0
 
 
-def test_retries_stop_at_retry_attempts(caplog: pytest.LogCaptureFixture) -> None:
+def test_retries_stop_at_retry_attempts(make: Make, caplog: pytest.LogCaptureFixture) -> None:
     """retry_attempts bounds the retries; each retry is logged at WARNING."""
     script = Script(*[fail(502, "Bad Gateway") for _ in range(3)])
     with caplog.at_level(logging.WARNING, logger="taskmanager"), pytest.raises(TaskManagerServerError):
@@ -536,24 +598,24 @@ def test_retries_stop_at_retry_attempts(caplog: pytest.LogCaptureFixture) -> Non
 
 @pytest.mark.parametrize(
     "reply",
-    [
-        httpx.Response(200, text="<html>maintenance</html>"),
-        httpx.Response(200, content=b'{"success":true,"data":{"items":[{"id":1'),
-        ok({"rows": []}),
-        ok({"items": [task_row(1, status="exploded")], "count": 1}),
+    [  # built for each run: a response is read once
+        lambda: httpx.Response(200, text="<html>maintenance</html>"),
+        lambda: httpx.Response(200, content=b'{"success":true,"data":{"items":[{"id":1'),
+        lambda: ok({"rows": []}),
+        lambda: ok({"items": [task_row(1, status="exploded")], "count": 1}),
     ],
 )
-def test_protocol_errors(reply: httpx.Response) -> None:
+def test_protocol_errors(make: Make, reply: Callable[[], httpx.Response]) -> None:
     """HTML, truncated JSON, wrong shapes and unknown values are TaskManagerProtocolError."""
     with pytest.raises(TaskManagerProtocolError) as info:
-        make(Script(reply)).get_task(1)
+        make(Script(reply())).get_task(1)
     assert (info.value.method, info.value.path) == ("GET", "/tasks/1")
 
 
 # ------------------------------------------------------------------------------ transport and secrecy
 
 
-def test_key_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+def test_key_never_shown(make: Make, caplog: pytest.LogCaptureFixture) -> None:
     """The key appears in no log line, error text or repr, even at DEBUG."""
     script = Script(items(task_row(1)), fail(404, "Task not found"))
     client = make(script)
@@ -566,23 +628,25 @@ def test_key_never_shown(caplog: pytest.LogCaptureFixture) -> None:
         assert KEY not in text
 
 
-def test_no_output_where_the_application_configures_no_logging() -> None:
+def test_no_output_where_the_application_configures_no_logging(side: Side) -> None:
     """The "taskmanager" logger has a NullHandler: retry warnings are not printed by Python's
     last-resort handler; applications decide what to show."""
+    health = "c.health_check()" if side.runner is None else "asyncio.run(c.health_check())"
     code = (
-        "import socket, taskmanager; taskmanager.set_testing(True)\n"
+        "import asyncio, socket, taskmanager; taskmanager.set_testing(True)\n"
         "s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]\n"
-        "c = taskmanager.TaskManagerClient(api_url=f'http://127.0.0.1:{port}/api', api_key='k')\n"
-        "if not c.health_check():\n    print('failed')\n"
+        f"c = taskmanager.{side.client_class.__name__}(api_url=f'http://127.0.0.1:{{port}}/api', "
+        "api_key='k')\n"
+        f"if not {health}:\n    print('failed')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (result.stdout, result.stderr) == ("failed\n", "")
 
 
-def test_plain_http_warning_only_off_loopback() -> None:
+def test_plain_http_warning_only_off_loopback(side: Side) -> None:
     """The key over plain HTTP to a non-loopback host warns; loopback and HTTPS do not."""
     with pytest.warns(UserWarning, match="unencrypted"):
-        TaskManagerClient(api_url="http://tasks.example.com/api", api_key="k").close()
+        side.drive(side.client_class(api_url="http://tasks.example.com/api", api_key="k"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for url in (
@@ -591,22 +655,30 @@ def test_plain_http_warning_only_off_loopback() -> None:
             "http://[::1]:80/api",
             "https://x.example/api",
         ):
-            TaskManagerClient(api_url=url, api_key="k").close()
+            side.drive(side.client_class(api_url=url, api_key="k"))
 
 
-def test_own_http_client_gets_the_key_and_stays_open() -> None:
-    """A caller's httpx.Client is used as is (key added per request) and not closed."""
-    script = Script(items(task_row(1)))
-    http = httpx.Client(transport=httpx.MockTransport(script))
-    with TaskManagerClient(api_url=URL, api_key=KEY, http_client=http) as client:
-        client.get_task(1)
-    assert script.requests[0].headers["x-api-key"] == KEY
+def test_own_http_client_gets_the_key_and_stays_open(side: Side) -> None:
+    """A caller's httpx.Client (or AsyncClient) is used as is (key added per request) and not closed."""
+    script = Script(
+        ok({"status": "healthy", "timestamp": 1795414708, "database": "connected"}), items(task_row(1))
+    )
+    http = side.http_class(transport=httpx.MockTransport(script))
+    client = Driven(side.client_class(api_url=URL, api_key=KEY, http_client=http), side.runner)
+    health = client.health_check()
+    client.get_task(1)
+    client.close()
+    assert health.ok and health.server_time.year == 2026
+    assert [r.headers["x-api-key"] for r in script.requests] == [KEY, KEY]
     assert not http.is_closed
-    http.close()
+    side.close_http(http)
 
 
 def test_pool_timeouts_and_tls_defaults() -> None:
-    """The client's own pool has the configured timeout on every phase and verifies TLS."""
+    """The client's own pool has the configured timeout on every phase and verifies TLS.
+
+    (Sync client only: the async client's pool is tested in test_async_client.py.)
+    """
     import ssl
 
     with TaskManagerClient(
@@ -619,7 +691,10 @@ def test_pool_timeouts_and_tls_defaults() -> None:
 
 
 def test_plain_http_loopback_skips_the_ca_bundle_but_not_verification() -> None:
-    """Plain-HTTP loopback pools trust no CA yet still verify; every other URL keeps httpx's default."""
+    """Plain-HTTP loopback pools trust no CA yet still verify; every other URL keeps httpx's default.
+
+    (Sync client only: test_async_client.py::test_transport_choices is the async one.)
+    """
     import ssl
 
     from taskmanager._http_setup import tls_verify
@@ -639,32 +714,38 @@ def test_plain_http_loopback_skips_the_ca_bundle_but_not_verification() -> None:
         assert pool_context.cert_store_stats()["x509_ca"] == 0
 
 
-def test_no_key_no_header() -> None:
+def test_no_key_no_header(side: Side) -> None:
     """Without a key (health needs none) no key header is sent."""
     script = Script(ok({"status": "healthy", "timestamp": 1795414708, "database": "connected"}))
-    with TaskManagerClient(TaskManagerConfig(api_url=URL), transport=httpx.MockTransport(script)) as client:
-        assert client.health_check().ok
+    client = side.drive(
+        side.client_class(TaskManagerConfig(api_url=URL), transport=httpx.MockTransport(script))
+    )
+    assert client.health_check().ok
     assert "x-api-key" not in script.requests[0].headers
 
 
-def test_env_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_fallback(side: Side, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without arguments the client reads TASKMANAGER_API_URL and TASKMANAGER_API_KEY."""
     monkeypatch.setenv("TASKMANAGER_API_URL", "http://127.0.0.1:1/api")
     monkeypatch.setenv("TASKMANAGER_API_KEY", "env-key")
-    with TaskManagerClient() as client:
-        assert (client.config.api_url, client.config.api_key) == ("http://127.0.0.1:1/api", "env-key")
+    client = side.drive(side.client_class())
+    assert (client.config.api_url, client.config.api_key) == ("http://127.0.0.1:1/api", "env-key")
 
 
-def test_call_on_a_closed_client_is_a_typed_error() -> None:
-    """A call after close() raises TaskManagerConnectionError (nothing sent), not httpx's RuntimeError."""
+def test_call_on_a_closed_client_is_a_typed_error(side: Side) -> None:
+    """A call after close() (or aclose()) raises TaskManagerConnectionError (nothing sent), not
+    httpx's RuntimeError."""
     sent: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(request)
         return httpx.Response(200, json={"success": True, "data": {}})
 
-    client = TaskManagerClient(
-        api_url="http://127.0.0.1:9/api", api_key="k", transport=httpx.MockTransport(handler)
+    client = Driven(
+        side.client_class(
+            api_url="http://127.0.0.1:9/api", api_key="k", transport=httpx.MockTransport(handler)
+        ),
+        side.runner,
     )
     client.close()
     with pytest.raises(TaskManagerConnectionError, match="client is closed") as info:
@@ -700,3 +781,94 @@ def test_default_worker_id_is_unique_per_client() -> None:
     assert re.fullmatch(rf"[\w.-]+-{os.getpid()}-[0-9a-f]{{6}}", first)
     assert first != second
     assert ClientState(TaskManagerConfig(api_url=URL, api_key=KEY, worker_id="w9")).worker_id == "w9"
+
+
+# ------------------------------------------------------------------------ first written for the async client
+
+
+def test_create_and_duplicate(make: Make) -> None:
+    """Create sends canonical params; a duplicate of a finished task raises when asked to."""
+    key = dedupe_key("T", {"a": 1, "b": 2})
+    script = Script(
+        ok({"id": "7", "type": "T", "status": "pending", "dedupe_key": key, "message": "Task created"}),
+        ok({"id": 7, "status": "completed", "deduplicated": True, "message": "Task already exists"}),
+    )
+    client = make(script)
+    task = client.create_task("T", {"b": 2, "a": 1})
+    assert (task.id, task.created, task.dedupe_key) == (7, True, key)
+    with pytest.raises(DuplicateTaskError) as info:
+        client.create_task("T", {"a": 1, "b": 2}, on_duplicate="raise")
+    assert (info.value.task_id, info.value.status) == (7, TaskStatus.COMPLETED)
+    assert script.requests[0].content == b'{"type":"T","params":{"a":1,"b":2}}'
+
+
+def test_claim_resolve_rotate_and_nothing(make: Make) -> None:
+    """Names resolve once, types rotate, and "no active transaction" is None without retry."""
+    nothing = fail(500, "There is no active transaction")
+    script = Script(items(type_row(5, "T")), ok(CLAIMED), nothing, nothing)
+    client = make(script)
+    claimed = client.claim_task(["T", 6], worker_id="w1")
+    assert claimed is not None and claimed.task_type_id == 5
+    assert client.claim_task(["T", 6], worker_id="w1") is None
+    assert [b["task_type_id"] for b in script.bodies()[1:]] == [5, 6, 5]
+
+
+def test_claim_lost_reply_not_retried(make: Make) -> None:
+    """A claim whose reply was lost is not sent again."""
+    script = Script(httpx.RemoteProtocolError("closed"))
+    with pytest.raises(TaskManagerConnectionError):
+        make(script).claim_task(1, worker_id="w1")
+    assert len(script.requests) == 1
+
+
+def test_retried_completion_verified(make: Make) -> None:
+    """A completion retried after a 5xx that finds the task done by this worker succeeds."""
+    script = Script(
+        fail(503, "busy"),
+        fail(400, "Task is not in claimed state"),
+        items(task_row(4, status="failed", claimed_by="w1")),
+    )
+    outcome = make(script).fail_task(4, worker_id="w1", error="boom")
+    assert outcome.status is CompletionStatus.FAILED
+
+
+def test_claim_skips_an_unknown_name(make: Make) -> None:
+    """Among several types an unknown name is skipped; alone it is TaskManagerNotFoundError."""
+    script = Script(items(), items(type_row(5, "T")), ok(CLAIMED), items())
+    client = make(script)
+    claimed = client.claim_task(["Nope", "T"], worker_id="w1")
+    assert claimed is not None and claimed.task_type_id == 5
+    with pytest.raises(TaskManagerNotFoundError):
+        client.claim_task("Nope", worker_id="w1")
+
+
+def test_reads_progress_and_paging(make: Make) -> None:
+    """Progress, get, list paging and wait, one after the other on one client."""
+    script = Script(
+        ok({"id": "4", "progress": 10, "message": "ok"}),
+        items(task_row(4)),
+        items(task_row(2), task_row(1)),
+        items(task_row(2), task_row(1)),  # one second filled the page: read again, larger
+        items(task_row(4, status="failed", error_message="x")),
+    )
+    client = make(script)
+    assert client.update_progress(4, 10, worker_id="w1").progress == 10
+    assert client.get_task(4).id == 4
+    assert [row.id for row in client.iter_tasks(page_size=2)] == [2, 1]
+    with pytest.raises(TaskFailedError):
+        client.wait_for_task(4)
+
+
+def test_errors_and_validation(make: Make, caplog: pytest.LogCaptureFixture) -> None:
+    """Not found, server errors after retries, and local refusals on one client."""
+    script = Script(items(), *[fail(502, "Bad Gateway")] * 2)
+    client = make(script, retry_attempts=1)
+    with pytest.raises(TaskManagerNotFoundError):
+        client.get_task_type("Nope")
+    with caplog.at_level(logging.DEBUG, logger="taskmanager"):
+        health = client.health_check()
+    assert not health and "502" in str(health) and health.status == "error"
+    with pytest.raises(TaskManagerValidationError):
+        client.create_task("T", {})
+    assert len(script.requests) == 3
+    assert KEY not in caplog.text
