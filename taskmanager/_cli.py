@@ -251,7 +251,22 @@ def main() -> None:
 @click.option("--api-key", default=None, help="Default: $TASKMANAGER_API_KEY, else a generated key.")
 @click.option("--claim-timeout", default=300, show_default=True, type=click.IntRange(1), help="Seconds.")
 @click.option("--max-attempts", default=3, show_default=True, type=click.IntRange(1))
-def serve(host: str, port: int, db: str, api_key: str | None, claim_timeout: int, max_attempts: int) -> None:
+@click.option(
+    "--tie-seed", type=int, default=None, help="Seed of the order of same-second tasks in listings."
+)
+@click.option("--access-log", is_flag=True, help="Log each request to stderr (never the key).")
+@click.option("--show-key", is_flag=True, help="Print the API key even when it was kept from before.")
+def serve(
+    host: str,
+    port: int,
+    db: str,
+    api_key: str | None,
+    claim_timeout: int,
+    max_attempts: int,
+    tie_seed: int | None,
+    access_log: bool,
+    show_key: bool,
+) -> None:
     """Run the local TaskManager server in the foreground (Ctrl+C stops it)."""
     # Imported here: the server is not needed by any other command.
     from taskmanager.server import ServerStartError
@@ -266,6 +281,9 @@ def serve(host: str, port: int, db: str, api_key: str | None, claim_timeout: int
             claim_timeout=claim_timeout,
             max_attempts=max_attempts,
             announce=click.echo,
+            tie_seed=tie_seed,
+            access_log=access_log,
+            show_key=show_key,
         )
     except ServerStartError as exc:
         raise _APIFailure(str(exc)) from exc

@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="seed of the order of same-second tasks in listings (default: $TASKMANAGER_TIE_SEED or random)",
     )
+    parser.add_argument(
+        "--access-log", action="store_true", help="log each request to stderr (never the key)"
+    )
+    parser.add_argument(
+        "--show-key", action="store_true", help="print the API key even if it was kept from before"
+    )
     args = parser.parse_args(argv)
 
     def announce(line: str) -> None:
@@ -52,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             max_attempts=args.max_attempts,
             announce=announce,
             tie_seed=args.tie_seed,
+            access_log=args.access_log,
+            show_key=args.show_key,
         )
     except ServerStartError as err:
         sys.stderr.write(f"{parser.prog}: error: {err}\n")

@@ -25,9 +25,11 @@ from typing import Any
 
 from ._app import App, Response
 
-__all__ = ["LIMITS", "HTTPServer"]
+__all__ = ["ACCESS_LOGGER", "LIMITS", "HTTPServer"]
 
 logger = logging.getLogger("taskmanager.server")
+ACCESS_LOGGER = "taskmanager.server.access"
+_access = logging.getLogger(ACCESS_LOGGER)
 
 MAX_CONNECTIONS = 128  # open connections; past it an idle one is closed, else 503
 MAX_BODY = 16 * 1024 * 1024  # bytes of one request body (413 past it)
@@ -292,16 +294,36 @@ class _Handler(socketserver.BaseRequestHandler):
         if refusal is not None:
             has_body = request.chunked or request.body_size > 0
             self._send(request.method, refusal, keep_alive=request.keep_alive and not has_body)
+            _access.info(
+                '%s "%s %s" %d refused before the body',
+                self.client_address[0],
+                request.method,
+                request.target,
+                refusal.status,
+            )
             if has_body:
                 self._linger()
                 return False
             return request.keep_alive
+        started = time.monotonic()
         body = self._read_body(request)
         try:
             response = server.app.handle(request.method, request.target, request.headers, body)
         finally:
             server.budget.give(len(body))
         self._send(request.method, response, keep_alive=request.keep_alive)
+        if _access.isEnabledFor(logging.INFO):
+            # Method, target (visible ASCII only, checked above), status, sizes: never a header.
+            _access.info(
+                '%s "%s %s" %d %d %d %.1fms',
+                self.client_address[0],
+                request.method,
+                request.target,
+                response.status,
+                len(body),
+                len(response.body),
+                (time.monotonic() - started) * 1000,
+            )
         return request.keep_alive
 
     def _read_body(self, request: _Request) -> bytes:

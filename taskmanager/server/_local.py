@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import signal
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +17,7 @@ from types import TracebackType
 from typing import Self
 
 from ._app import App
-from ._http import HTTPServer
+from ._http import ACCESS_LOGGER, HTTPServer
 from ._store import Store
 
 __all__ = ["DEFAULT_DB", "LocalServer", "ManualClock", "ServerStartError", "serve"]
@@ -118,7 +120,7 @@ def _build(
             db, clock=clock, claim_timeout=claim_timeout, max_attempts=max_attempts, tie_seed=tie_seed
         )
     except sqlite3.Error as err:
-        raise ServerStartError(f"cannot open the database {db}: {err}") from err
+        raise ServerStartError(f"cannot open the database {db} for writing: {err}") from err
     try:
         return HTTPServer((host, port), App(store, api_key, _openapi_loader()))
     except OSError as err:
@@ -233,6 +235,51 @@ class LocalServer:
         return f"<LocalServer {where} db={self.db!r} tie_seed={self.tie_seed}>"
 
 
+def key_file(db: str) -> Path | None:
+    """Where a generated key is kept for a database file (beside it), or None for ``:memory:``."""
+    if db == ":memory:" or db.startswith("file:"):
+        return None
+    return Path(db + ".key")
+
+
+def _kept_key(path: Path) -> str | None:
+    """The key kept in ``path`` (refused if others may read it), or None if there is none."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise ServerStartError(f"cannot read the key file {path}: {err.strerror or err}") from err
+    if mode & 0o077:
+        raise ServerStartError(f"the key file {path} may be read by others: chmod 600 it")
+    if not text:
+        raise ServerStartError(f"the key file {path} is empty: delete it to generate a new key")
+    return text
+
+
+def _keep_key(path: Path, key: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as err:
+        raise ServerStartError(f"cannot write the key file {path}: {err.strerror or err}") from err
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(key + "\n")
+
+
+def _log_to_stderr(access_log: bool) -> list[logging.Handler]:
+    """Server errors (with tracebacks) and, if asked, one line per request, on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    server_logger = logging.getLogger("taskmanager.server")
+    server_logger.addHandler(handler)
+    if server_logger.level == logging.NOTSET or server_logger.level > logging.WARNING:
+        server_logger.setLevel(logging.WARNING)
+    access = logging.getLogger(ACCESS_LOGGER)
+    access.setLevel(logging.INFO if access_log else logging.WARNING)
+    return [handler]
+
+
 def serve(
     *,
     host: str = "127.0.0.1",
@@ -243,16 +290,25 @@ def serve(
     max_attempts: int = 3,
     announce: Callable[[str], None] | None = None,
     tie_seed: int | None = None,
+    access_log: bool = False,
+    show_key: bool = False,
 ) -> None:
     """Run the server in the foreground until SIGINT/SIGTERM.
 
-    Without ``api_key`` the key comes from ``TASKMANAGER_API_KEY`` or is generated; a generated
-    key is passed to ``announce`` once (it is the only way to learn it).
+    Without ``api_key`` the key comes from ``TASKMANAGER_API_KEY``, else from the key file
+    beside the database (``<db>.key``, mode 0600), else it is generated, kept in that file and
+    passed to ``announce`` once. A kept key is announced again only with ``show_key``.
+    Server errors go to stderr with their traceback; ``access_log`` adds a line per request.
     """
     say = announce or (lambda _line: None)
+    db_text = os.fspath(db)
     key = api_key or os.environ.get(_API_KEY_ENV)
-    generated = not key
-    key = key or secrets.token_urlsafe(24)
+    kept_in = key_file(db_text) if not key else None
+    shown = "given"
+    if not key:
+        kept = _kept_key(kept_in) if kept_in is not None else None
+        shown = "kept" if kept else "generated"
+        key = kept or secrets.token_urlsafe(24)
     seed = tie_seed_from(tie_seed)
     server = _build(
         host=host,
@@ -264,13 +320,26 @@ def serve(
         clock=time.time,
         tie_seed=seed,
     )
+    if shown == "generated" and kept_in is not None:
+        try:
+            _keep_key(kept_in, key)
+        except ServerStartError:
+            server.close()
+            server.app.store.close()
+            raise
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
-    say(f"TaskManager local server on http://{bound_host}:{bound_port}/api (db: {os.fspath(db)})")
-    if generated:
-        say(f"API key (generated, shown once): {key}")
+    say(f"TaskManager local server on http://{bound_host}:{bound_port}/api (db: {db_text})")
+    if shown == "generated":
+        where = f"kept in {kept_in}" if kept_in is not None else "not kept: the database is in memory"
+        say(f"API key (generated, shown once; {where}): {key}")
+    elif shown == "kept":
+        say(f"API key: the one kept in {kept_in}" + (f": {key}" if show_key else " (--show-key prints it)"))
+    elif show_key:
+        say(f"API key: {key}")
     say(f"Same-second tasks are listed in a varying order (replay it with --tie-seed {seed})")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    handlers = _log_to_stderr(access_log)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -278,3 +347,5 @@ def serve(
     finally:
         server.close()
         server.app.store.close()
+        for handler in handlers:
+            logging.getLogger("taskmanager.server").removeHandler(handler)

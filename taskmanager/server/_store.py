@@ -123,6 +123,9 @@ class Store:
             self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)
+        # A real write now: a read-only file or folder fails here, not on the first create.
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened_at', ?)", (self.now(),))
         # Types change only through register_type() of this store (one server per database
         # file), so rows are cached: creates and claims then need a single statement each.
         self._types: dict[str, tuple[Any, ...]] = {}

@@ -136,3 +136,111 @@ def test_local_server_refuses_nonsense_settings() -> None:
     """LocalServer(claim_timeout=0) is refused when it starts."""
     with pytest.raises(ValueError, match="claim_timeout"), LocalServer(claim_timeout=0):
         pass
+
+
+# -- the generated key is kept with the database ---------------------------------------------------
+
+
+def _no_env_key() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "TASKMANAGER_API_KEY"}
+
+
+def _second_line(args: list[str]) -> tuple[str, str]:
+    """(second line of output, url) of a server started with ``args``, stopped right after."""
+    with _running(args, _no_env_key()) as (proc, url):
+        assert proc.stdout is not None
+        return proc.stdout.readline().strip(), url
+
+
+def test_a_restart_keeps_the_generated_key_and_does_not_print_it(tmp_path: Path) -> None:
+    db = tmp_path / "kept.db"
+    first, _ = _second_line(["--db", str(db)])
+    key = first.rsplit(" ", 1)[-1]
+    assert first.startswith("API key (generated") and len(key) >= 20
+    kept = Path(str(db) + ".key")
+    assert kept.read_text().strip() == key and kept.stat().st_mode & 0o777 == 0o600
+    with _running(["--db", str(db)], _no_env_key()) as (proc, url):
+        assert proc.stdout is not None
+        second = proc.stdout.readline()
+        assert key not in second and "--show-key" in second
+        assert httpx.get(url + "/tasks", headers={"X-API-Key": key}).status_code == 200
+    shown, _ = _second_line(["--db", str(db), "--show-key"])
+    assert shown.endswith(key)
+
+
+def test_a_key_file_others_may_read_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "loose.db"
+    Path(str(db) + ".key").write_text("some-key\n")
+    os.chmod(str(db) + ".key", 0o644)
+    env_key = os.environ.pop("TASKMANAGER_API_KEY", None)
+    try:
+        assert server_main(["--port", "0", "--db", str(db)]) == 1
+    finally:
+        if env_key is not None:
+            os.environ["TASKMANAGER_API_KEY"] = env_key
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("may be read by others: chmod 600 it") and len(err.splitlines()) == 1
+
+
+# -- refusing a database it cannot write; logging ------------------------------------------------------
+
+
+@contextmanager
+def _read_only(path: Path) -> Iterator[None]:
+    """Make ``path`` unwritable, also for root (the immutable attribute), and undo it after."""
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+            pytest.skip("cannot make a file immutable here")
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    else:
+        mode = path.stat().st_mode
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_a_database_it_cannot_write_is_refused_at_start(
+    tmp_path: Path, what: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    db = folder / "ro.db"
+    with LocalServer(db=db):  # creates it
+        pass
+    for leftover in folder.glob("ro.db-*"):
+        leftover.unlink()
+    with _read_only(db if what == "file" else folder):
+        assert server_main(["--port", "0", "--db", str(db), "--api-key", "k"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "cannot open the database" in err and "for writing" in err and len(err.splitlines()) == 1
+
+
+def test_server_errors_and_the_access_log_go_to_stderr(tmp_path: Path) -> None:
+    """A 500 leaves its traceback on stderr; --access-log adds a line per request, never the key."""
+    env = {**os.environ, "TASKMANAGER_API_KEY": "secret-key-abc"}
+    db = tmp_path / "log.db"
+    with _running(["--db", str(db), "--access-log"], env) as (proc, url):
+        headers = {"X-API-Key": "secret-key-abc"}
+        assert httpx.get(url + "/tasks?limit=1", headers=headers).status_code == 200
+        assert httpx.get(url + "/tasks", headers={"X-API-Key": "wrong"}).status_code == 401
+        # break the database under the running server: the next write is a 500
+        import sqlite3
+
+        with sqlite3.connect(db) as other:
+            other.execute("DROP TABLE tasks")
+        register = {"name": "A.B", "version": "1", "param_schema": {"type": "object"}}
+        assert httpx.post(url + "/task-types/register", json=register, headers=headers).status_code == 200
+        reply = httpx.post(url + "/tasks", json={"type": "A.B", "params": {"a": 1}}, headers=headers)
+        assert reply.status_code == 500
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert '"GET /api/tasks?limit=1 HTTP' not in err  # the version is not part of the line
+    assert '"GET /api/tasks?limit=1" 200' in err and '"GET /api/tasks" 401' in err
+    assert "Traceback" in err and "no such table: tasks" in err
+    assert "secret-key-abc" not in err
