@@ -205,9 +205,7 @@ def _read_only(path: Path) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("what", ["file", "folder"])
-def test_a_database_it_cannot_write_is_refused_at_start(
-    tmp_path: Path, what: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_database_it_cannot_write_is_refused_at_start(tmp_path: Path, what: str) -> None:
     folder = tmp_path / "data"
     folder.mkdir()
     db = folder / "ro.db"
@@ -216,8 +214,18 @@ def test_a_database_it_cannot_write_is_refused_at_start(
     for leftover in folder.glob("ro.db-*"):
         leftover.unlink()
     with _read_only(db if what == "file" else folder):
-        assert server_main(["--port", "0", "--db", str(db), "--api-key", "k"]) == 1
-    err = capsys.readouterr().err.strip()
+        # A subprocess with a timeout: a server that wrongly starts must not hang the test.
+        try:
+            done = subprocess.run(
+                [*COMMANDS["module"], "--port", "0", "--db", str(db), "--api-key", "k"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except subprocess.TimeoutExpired as expired:
+            raise AssertionError("the server started on a database it cannot write") from expired
+    assert done.returncode == 1
+    err = done.stderr.strip()
     assert "cannot open the database" in err and "for writing" in err and len(err.splitlines()) == 1
 
 
