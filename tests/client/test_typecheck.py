@@ -71,3 +71,42 @@ def test_the_bindings_load_with_the_first_request_not_the_import() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.slow
+def test_a_wrong_keyword_in_the_facade_fails_the_project_type_check(tmp_path: Path) -> None:
+    """``make typecheck`` on the package with one bogus keyword in _wire's claim request fails there.
+
+    The facade's own use of the bindings is checked, not only a module that imports them: a copy
+    of the package with the change, beside the real generated/, under the project's mypy config.
+    """
+    import shutil
+
+    shutil.copytree(
+        ROOT / "taskmanager", tmp_path / "taskmanager", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (tmp_path / "generated").symlink_to(ROOT / "generated", target_is_directory=True)
+    wire = tmp_path / "taskmanager" / "_wire.py"
+    source = wire.read_text(encoding="utf-8")
+    call = "body = gen.ClaimTaskRequest(\n"
+    assert source.count(call) == 1
+    wire.write_text(source.replace(call, call + "        bogus=1,\n"), encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1 and errors[0].startswith("taskmanager/_wire.py:"), result.stdout
+    assert 'Unexpected keyword argument "bogus" for "ClaimTaskRequest"' in errors[0]
