@@ -254,20 +254,6 @@ class Store:
         # The real server compares whole-second DATETIMEs with "<": a claim can be taken over
         # between timeout and timeout + 1 seconds after it was made.
         cutoff = now - self.claim_timeout
-        direction = "DESC" if descending else "ASC"
-        order = f"ORDER BY {sort_by} {direction}, id {direction} LIMIT 1"
-        # One statement: the best pending task and the best expired claim, whichever sorts
-        # first, is taken atomically (an UPDATE is its own transaction).
-        sql = (
-            "UPDATE tasks SET status = 'claimed', claimed_by = ?1, claimed_at = ?2, "
-            "attempts = attempts + 1 WHERE id = (SELECT id FROM ("
-            f"SELECT * FROM (SELECT id, {sort_by} AS k FROM tasks "
-            f"WHERE type_id = ?3 AND status = 'pending' {order}) "
-            f"UNION ALL SELECT * FROM (SELECT id, {sort_by} AS k FROM tasks "
-            f"WHERE type_id = ?3 AND status = 'claimed' AND claimed_at < ?4 {order})"
-            f") ORDER BY k {direction}, id {direction} LIMIT 1) "
-            "RETURNING id, params, attempts, priority"
-        )
         if type_id > _INT64_MAX:
             return None  # beyond any SQLite id: nothing matches
         with self.lock:
@@ -278,11 +264,60 @@ class Store:
                 ).fetchone()
                 if match is None:
                     return None
-            claimed = self._db.execute(sql, (worker_id, now, type_id, cutoff)).fetchall()
-            if not claimed:
+            task_id = self._claimable(type_id, sort_by, "DESC" if descending else "ASC", cutoff)
+            if task_id is None:
                 return None
-            task_id, params, attempts, priority = claimed[0]
+            # The lock is held and this is the only connection: nothing can take it meanwhile.
+            claimed = self._db.execute(
+                "UPDATE tasks SET status = 'claimed', claimed_by = ?, claimed_at = ?, "
+                "attempts = attempts + 1 WHERE id = ? RETURNING params, attempts, priority",
+                (worker_id, now, task_id),
+            ).fetchone()
+            params, attempts, priority = claimed
             return task_id, self._type_name(type_id), params, attempts, priority
+
+    def _claimable(self, type_id: int, sort_by: str, direction: str, cutoff: int) -> int | None:
+        """The id of the task a claim takes: pending or claimed before ``cutoff``, first by
+        ``sort_by``. Caller holds the lock.
+
+        Like the real server's query (no tie-breaker), tasks with the same sort key (the same
+        second, the same priority) are taken in a varying, seeded order: a random point in the
+        id range of the ties, then the first tie at or after it. Every step is an index seek.
+        """
+        groups = (("status = 'pending'", ()), ("status = 'claimed' AND claimed_at < ?", (cutoff,)))
+        best: list[tuple[Any, str, tuple[int, ...]]] = []
+        for where, extra in groups:
+            row = self._db.execute(
+                f"SELECT {sort_by} FROM tasks WHERE type_id = ? AND {where} "
+                f"ORDER BY {sort_by} {direction} LIMIT 1",
+                (type_id, *extra),
+            ).fetchone()
+            if row is not None:
+                best.append((row[0], where, extra))
+        if not best:
+            return None
+        pick = min if direction == "ASC" else max
+        key = pick(found[0] for found in best)
+        if sort_by == "id":
+            return int(key)
+        ties = [
+            (f"type_id = ? AND {where} AND {sort_by} = ?", (type_id, *extra, key))
+            for k, where, extra in best
+            if k == key
+        ]
+
+        def first(where: str, args: tuple[Any, ...], order: str, start: int = 0) -> int | None:
+            row = self._db.execute(
+                f"SELECT id FROM tasks WHERE {where} AND id >= ? ORDER BY id {order} LIMIT 1", (*args, start)
+            ).fetchone()
+            return None if row is None else int(row[0])
+
+        low = min(found for where, args in ties if (found := first(where, args, "ASC")) is not None)
+        high = max(found for where, args in ties if (found := first(where, args, "DESC")) is not None)
+        if low == high:
+            return low
+        pivot = self._ties.randint(low, high)
+        return min(found for where, args in ties if (found := first(where, args, "ASC", pivot)) is not None)
 
     def _type_name(self, type_id: int) -> str:
         # Caller holds the lock.

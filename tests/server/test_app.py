@@ -222,11 +222,12 @@ def test_create_errors(client: httpx.Client) -> None:
 # -- claiming ------------------------------------------------------------------------------
 
 
-def test_claim_order_and_validation(client: httpx.Client) -> None:
+def test_claim_order_and_validation(client: httpx.Client, clock: ManualClock) -> None:
     """sort_by/sort_order pick the task; bad values are 400 with the allowed values."""
     register(client)
     for i in range(4):
         create(client, {"i": i})
+        clock.advance(1)  # one second each: created_at decides (ties have no order)
     assert data(claim(client, sort_by="id", sort_order="desc"))["id"] == 4
     assert data(claim(client))["id"] == 1
     assert data(claim(client, sort_by="created_at", sort_order="DESC"))["id"] == 3
@@ -472,3 +473,44 @@ def test_the_tie_seed_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     assert LocalServer().tie_seed == 42
     assert "tie_seed=42" in repr(LocalServer())
     assert LocalServer(tie_seed=5).tie_seed == 5
+
+
+def _claim_orders(seed: int, **policy: Any) -> list[int]:
+    """The ids that 12 claims with ``policy`` take from 12 tasks created in one second."""
+    with (
+        LocalServer(api_key="k", clock=ManualClock(1_800_000_000), tie_seed=seed) as server,
+        httpx.Client(base_url=server.url, headers={"X-API-Key": "k"}) as http,
+    ):
+        register(http)
+        for i in range(12):
+            create(http, {"i": i})
+        return [data(claim(http, **policy))["id"] for _ in range(12)]
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [{}, {"sort_order": "DESC"}, {"sort_by": "priority", "sort_order": "DESC"}, {"sort_by": "attempts"}],
+)
+def test_claims_take_same_second_tasks_in_a_varying_seeded_order(policy: dict[str, str]) -> None:
+    """Like the real server's claim (no tie-breaker): ties go in a seeded order, not by id."""
+    orders = {seed: _claim_orders(seed, **policy) for seed in range(4)}
+    assert all(sorted(order) == list(range(1, 13)) for order in orders.values())  # each once
+    assert len({tuple(order) for order in orders.values()}) > 1
+    assert all(order not in (sorted(order), sorted(order, reverse=True)) for order in orders.values())
+    assert _claim_orders(2, **policy) == orders[2]  # a seed replays it
+
+
+def test_claims_by_id_and_across_seconds_keep_their_order(clock: ManualClock) -> None:
+    """sort_by id is strict, and an older second is claimed first whatever the seed."""
+    with (
+        LocalServer(api_key="k", clock=clock, tie_seed=3) as server,
+        httpx.Client(base_url=server.url, headers={"X-API-Key": "k"}) as http,
+    ):
+        register(http)
+        for i in range(9):
+            create(http, {"i": i})
+            if i % 3 == 2:
+                clock.advance(1)
+        assert [data(claim(http, sort_by="id", sort_order="DESC"))["id"] for _ in range(2)] == [9, 8]
+        seconds = [data(claim(http))["id"] for _ in range(7)]
+    assert sorted(seconds[:3]) == [1, 2, 3] and sorted(seconds[3:6]) == [4, 5, 6] and seconds[6] == 7

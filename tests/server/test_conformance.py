@@ -152,7 +152,7 @@ def _list_types_difference(case: dict[str, Any], response: httpx.Response) -> li
     return problems
 
 
-def check_case(case: dict[str, Any], response: httpx.Response) -> list[str]:
+def check_case(case: dict[str, Any], response: httpx.Response, ties: _Ties | None = None) -> list[str]:
     """Everything that differs between the recorded reply and ours (empty: the case matches)."""
     if case["case"] in LIST_TYPES_CASES:
         return _list_types_difference(case, response)
@@ -180,11 +180,74 @@ def check_case(case: dict[str, Any], response: httpx.Response) -> list[str]:
     except ValueError:
         return [*problems, f"body is not JSON: {response.text[:200]!r}"]
     expected = recorded["json"]
+    if ties is not None and response.status_code == recorded["status"] == 200:
+        problems.extend(ties.observe(case, ours))
     problems.extend(compare(expected, ours))
     stamp = expected.get("timestamp")
     if isinstance(stamp, str) and not ISO.match(str(ours.get("timestamp"))):
         problems.append(f"401 timestamp {ours.get('timestamp')!r} is not ISO-8601")
     return problems
+
+
+class _Ties:
+    """Claims among tasks with the same sort key (one second, one priority): the real server has
+    no tie-breaker, and the local one takes any of them in a seeded order, so a replay may take
+    a different task than the recording did. From then on the two queues hold different tasks:
+    claims are compared with the recorded task swapped in when ours is one the rule allows (a
+    tie claim: any unclaimed task of the type; ``sort_by: id``: the lowest or highest unclaimed
+    id; a retried or expired task taken again is not checked), and listings compare each status
+    count instead of each task's status."""
+
+    def __init__(self) -> None:
+        self.type_ids: dict[str, int] = {}
+        self.unclaimed: dict[int, set[int]] = {}
+        self.diverged = False
+
+    def observe(self, case: dict[str, Any], ours: Any) -> list[str]:
+        """Track the local queue; make ``ours`` comparable to the recording. Problems found."""
+        request, recorded = case["request"], case["response"]["json"]
+        sent = json.loads(request["body"]) if request["body"] else None
+        data = ours.get("data") if isinstance(ours, dict) else None
+        if not isinstance(data, dict) or not isinstance(sent, dict) or request["method"] != "POST":
+            return self._listing(request, recorded, data) if isinstance(data, dict) else []
+        if request["path"] == "/task-types/register":
+            self.type_ids[data["name"]] = int(data["id"])
+        elif request["path"] == "/tasks" and data.get("status") == "pending" and "dedupe_key" in data:
+            self.unclaimed.setdefault(self.type_ids[data["type"]], set()).add(int(data["id"]))
+        elif request["path"] == "/tasks/claim" and "attempts" in data:
+            left = self.unclaimed.get(int(sent["task_type_id"]), set())
+            taken = int(data["id"])
+            by_id = sent.get("sort_by") == "id"
+            if data["attempts"] > 1:
+                pass  # a retry or an expired claim taken again: not in the first-claim queue
+            elif taken not in left:
+                return [f"claimed task {taken} is not an unclaimed task of the type"]
+            elif by_id and taken != (
+                max(left) if str(sent.get("sort_order")).upper() == "DESC" else min(left)
+            ):
+                return [f"claimed task {taken} is not the first unclaimed by id"]
+            left.discard(taken)
+            want = recorded["data"]
+            if data["params"] != want["params"] and (self.diverged or not by_id):
+                self.diverged = True
+                data["params"] = want["params"]
+        return []
+
+    def _listing(self, request: dict[str, Any], recorded: Any, data: dict[str, Any]) -> list[str]:
+        if not (self.diverged and request["path"] == "/tasks" and isinstance(data.get("items"), list)):
+            return []
+        fields = ("status", "attempts", "claimed_by")
+
+        def counts(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+            return sorted(tuple(str(item[name]) for name in fields) for item in items)
+
+        want = recorded["data"]["items"]
+        if counts(data["items"]) != counts(want):
+            return [f"status counts {counts(data['items'])} != recorded {counts(want)}"]
+        by_id = {item["id"]: item for item in want}
+        for item in data["items"]:
+            item.update({name: by_id[item["id"]][name] for name in fields if item["id"] in by_id})
+        return []
 
 
 def replay(group: str) -> list[tuple[str, list[str]]]:
@@ -193,6 +256,7 @@ def replay(group: str) -> list[tuple[str, list[str]]]:
     first = email.utils.parsedate_to_datetime(cases[0]["response"]["headers"]["date"]).timestamp()
     clock = ManualClock(first)
     results = []
+    ties = _Ties()
     with (
         LocalServer(api_key=KEY, clock=clock, claim_timeout=5, max_attempts=3) as server,
         httpx.Client(base_url=server.base_url, timeout=10) as http,
@@ -210,7 +274,7 @@ def replay(group: str) -> list[tuple[str, list[str]]]:
                 headers=headers,
                 content=None if body is None else body.encode("utf-8"),
             )
-            results.append((case["case"], check_case(case, response)))
+            results.append((case["case"], check_case(case, response, ties)))
     return results
 
 
