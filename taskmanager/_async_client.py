@@ -14,11 +14,11 @@ from . import _wire
 from ._async_pool import LoopPool
 from ._base_client import BaseClient
 from ._config import TaskManagerConfig
+from ._exchange import exchange_async as exchange  # named as the sync client's, awaited
 from ._http_pool import new_pool
 from ._http_setup import closed_client_error
 from ._policies import ClaimPolicy
 from ._protocol import RESUMED
-from ._request_log import log_request
 from ._retry import asleep
 
 __all__ = ["AsyncTaskManagerClient"]
@@ -108,14 +108,7 @@ class AsyncTaskManagerClient(BaseClient):
         http = await self._pool.acquire(call)
         if http is None:
             raise closed_client_error(call)
-        started = log_request(call)
-        try:
-            response = await http.request(
-                call.method, self._base + call.path, json=call.json, params=call.params, headers=self._headers
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            return _wire.Reply(None, _wire.transport_error(call, exc))
-        return _wire.answer(call, response, started)
+        return await exchange(http, call, self._base + call.path, self._headers, self._config.timeout)
 
     async def _run(self, op: ops.Op[T]) -> T:
         """Drive an operation to its result, doing the I/O it asks for; close it whatever happens."""

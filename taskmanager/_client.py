@@ -13,11 +13,11 @@ from . import _operations as ops
 from . import _wire
 from ._base_client import BaseClient
 from ._config import TaskManagerConfig
+from ._exchange import exchange
 from ._http_pool import new_pool
 from ._http_setup import closed_client_error
 from ._policies import ClaimPolicy
 from ._protocol import RESUMED
-from ._request_log import log_request
 from ._retry import sleep
 
 __all__ = ["TaskManagerClient"]
@@ -81,14 +81,7 @@ class TaskManagerClient(BaseClient):
         http = self._http
         if http.is_closed:
             raise closed_client_error(call)
-        started = log_request(call)
-        try:
-            response = http.request(
-                call.method, self._base + call.path, json=call.json, params=call.params, headers=self._headers
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            return _wire.Reply(None, _wire.transport_error(call, exc))
-        return _wire.answer(call, response, started)
+        return exchange(http, call, self._base + call.path, self._headers, self._config.timeout)
 
     def _run(self, op: ops.Op[T]) -> T:
         """Drive an operation to its result, doing the I/O it asks for; close it whatever happens."""

@@ -15,6 +15,7 @@ import httpx
 from ._config import AIOHTTP_MISSING, TaskManagerConfig
 from ._errors import TaskManagerValidationError
 from ._http_setup import tls_verify
+from ._sync_deadline import DeadlineClient
 
 __all__ = ["new_pool"]
 
@@ -39,7 +40,9 @@ def new_pool(
             headers=headers, timeout=timeout, verify=verify, follow_redirects=False
         )
     else:
-        pool = kind(
+        # The sync pool keeps the whole-request deadline at the socket (``_sync_deadline``).
+        factory = DeadlineClient if kind is httpx.Client else kind
+        pool = factory(
             headers=headers,
             timeout=timeout,
             transport=transport,  # type: ignore[arg-type]  # the caller passes the kind's transport

@@ -7,8 +7,6 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import httpx
-
     from ._protocol import Call
 
 __all__ = ["log_reply", "log_request"]
@@ -25,12 +23,12 @@ def log_request(call: Call) -> float | None:
     return time.perf_counter()
 
 
-def log_reply(call: Call, response: httpx.Response, started: float) -> None:
+def log_reply(call: Call, status_code: int, content: bytes, started: float) -> None:
     logger.debug(
         "reply %s %s -> %d in %.1f ms: %s",
         call.method,
         call.path,
-        response.status_code,
+        status_code,
         (time.perf_counter() - started) * 1000,
-        response.content[:500],
+        content[:500],
     )

@@ -12,6 +12,9 @@ What is safe to retry depends on the operation:
 - ``complete`` and ``progress``: no reply, 429 and 5xx. A retried completion that finds the task
   no longer claimed is checked with a GET by the caller (``taskmanager._operations``).
 
+A 3xx is no answer from this API (no endpoint redirects, and redirects are not followed): it
+counts as a lost reply, retried as one and, for a completion, verified as one.
+
 ``send(config, call)`` is the retry loop itself, a pure generator like the operations that
 ``yield from`` it: it yields the call once per attempt and a ``Pause`` between attempts, so each
 client's I/O is one attempt and one sleep.
@@ -30,6 +33,7 @@ from ._errors import (
     TaskManagerAPIError,
     TaskManagerConnectionError,
     TaskManagerError,
+    TaskManagerProtocolError,
     TaskManagerRateLimitError,
     TaskManagerServerError,
     server_message,
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Operation",
     "asleep",
+    "is_redirect",
     "may_have_acted",
     "parse_retry_after",
     "retry_delay",
@@ -74,10 +79,18 @@ async def asleep(seconds: float) -> None:
     await asyncio.sleep(0 if _testing else max(seconds, 0.0))
 
 
+def is_redirect(error: TaskManagerError) -> bool:
+    """A 3xx reply (``_wire.redirect_error``): treated as a lost reply."""
+    status = error.status_code
+    return isinstance(error, TaskManagerProtocolError) and status is not None and 300 <= status < 400
+
+
 def should_retry(op: Operation, error: TaskManagerError) -> bool:
     """Whether a call of kind ``op`` that failed with ``error`` may be sent again."""
     if isinstance(error, TaskManagerConnectionError):
         return op != "claim" or not error.request_sent
+    if is_redirect(error):
+        return op != "claim"
     if isinstance(error, TaskManagerRateLimitError):
         return True
     if isinstance(error, TaskManagerServerError):
@@ -91,6 +104,8 @@ def may_have_acted(error: TaskManagerError) -> bool:
     """Whether the failed attempt may have changed state on the server despite failing."""
     if isinstance(error, TaskManagerConnectionError):
         return error.request_sent
+    if is_redirect(error):
+        return True
     if isinstance(error, TaskManagerServerError):
         return not (error.response_data and server_message(error.status_code, error.message).rolled_back)
     return False

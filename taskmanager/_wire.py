@@ -54,7 +54,6 @@ from ._retry import parse_retry_after
 from ._shown import shown
 
 if TYPE_CHECKING:
-    import httpx
     from taskmanager_api.types import Unset
 
     from ._policies import ClaimPolicy
@@ -242,36 +241,58 @@ def loads(content: bytes) -> Any:
     return value
 
 
-def decode_success(call: Call, response: httpx.Response) -> Any:
+def decode_success(call: Call, status_code: int, content: bytes) -> Any:
     """The ``data`` of a 2xx reply's success envelope; ProtocolError when it is not one."""
     try:
-        body = loads(response.content)
+        body = loads(content)
     except ValueError as err:
-        raise protocol_error(call, response.status_code, f"reply is not JSON ({err})", response) from err
+        raise protocol_error(call, status_code, f"reply is not JSON ({err})", content) from err
     if type(body) is not dict or body.get("success") is not True or "data" not in body:
-        raise protocol_error(call, response.status_code, "reply is not a success envelope", response)
+        raise protocol_error(call, status_code, "reply is not a success envelope", content)
     return body["data"]
 
 
-def answer(call: Call, response: httpx.Response, started: float | None = None) -> Reply:
-    """What one attempt's HTTP response says: the success envelope's data, or the error.
+def answer(
+    call: Call, status_code: int, headers: Mapping[str, str], content: bytes, started: float | None = None
+) -> Reply:
+    """What one attempt's HTTP reply says: the success envelope's data, or the error.
 
     ``started`` is what ``log_request`` returned: when it is a time, the reply is logged too.
     """
     if started is not None:
-        log_reply(call, response, started)
-    if response.status_code < 300:
-        return Reply(decode_success(call, response), None)
-    return Reply(None, error_from_reply(call, response.status_code, response.headers, response.content))
+        log_reply(call, status_code, content, started)
+    if status_code < 300:
+        try:
+            return Reply(decode_success(call, status_code, content), None)
+        except TaskManagerProtocolError as err:
+            return Reply(None, err)
+    if status_code < 400:
+        return Reply(None, redirect_error(call, status_code, headers))
+    return Reply(None, error_from_reply(call, status_code, headers, content))
+
+
+def redirect_error(call: Call, status_code: int, headers: Mapping[str, str]) -> TaskManagerProtocolError:
+    """A 3xx: no endpoint of this API redirects, so it is not an answer (a proxy, a wrong URL).
+
+    The retry rules treat it like a lost reply (``_retry.is_redirect``): whatever sent it may or
+    may not have passed the request on.
+    """
+    location = headers.get("location")
+    where = f" to {shown(location[:200])}" if location else ""
+    return TaskManagerProtocolError(
+        f"HTTP {status_code} redirect{where} is not an answer from the TaskManager API "
+        "(is api_url right? redirects are not followed)",
+        method=call.method,
+        path=call.path,
+        status_code=status_code,
+    )
 
 
 def protocol_error(
-    call: Call, status_code: int | None, why: str, response: httpx.Response | None = None
+    call: Call, status_code: int | None, why: str, content: bytes | None = None
 ) -> TaskManagerProtocolError:
-    snippet = None
-    if response is not None:
-        # Only the start is quoted, so only the start is decoded (the body may be huge).
-        snippet = response.content[:200].decode("utf-8", "replace")
+    # Only the start is quoted, so only the start is decoded (the body may be large).
+    snippet = None if content is None else content[:200].decode("utf-8", "replace")
     return TaskManagerProtocolError(
         f"{why}; body starts {snippet!r}" if snippet is not None else why,
         method=call.method,

@@ -35,6 +35,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import _worker_settings as _settings
 from ._arguments import type_name
 from ._errors import (
     TaskManagerAuthError,
@@ -143,24 +144,19 @@ class Worker:
         clock: Callable[[], float] = time.monotonic,
         outbox: str | os.PathLike[str] | None = None,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        if poll_interval <= 0 or claim_timeout <= 0:
-            raise ValueError("poll_interval and claim_timeout must be positive")
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
-        if grace_period < 0:
-            raise ValueError(f"grace_period must not be negative, got {grace_period}")
+        # Every argument is checked here, so a bad one fails now, not in the middle of a run.
         self.client = client
         self.policy = to_policy(policy)
-        self.concurrency = concurrency
-        self.worker_id = worker_id or default_worker_id()
-        self.poll_interval = float(poll_interval)
-        self.claim_timeout = float(claim_timeout)
-        self.max_attempts = max_attempts
-        self.grace_period = float(grace_period)
-        self.down_cap = max(float(down_cap), self.poll_interval)
-        self.outbox = None if outbox is None else os.fspath(outbox)
+        self.concurrency = _settings.concurrency(concurrency)
+        self.worker_id = _settings.worker_id(worker_id, default_worker_id)
+        self.poll_interval = _settings.seconds("poll_interval", poll_interval)
+        self.claim_timeout = _settings.seconds("claim_timeout", claim_timeout)
+        self.max_attempts = _settings.max_attempts(max_attempts)
+        self.grace_period = _settings.seconds("grace_period", grace_period)
+        self.down_cap = max(_settings.seconds("down_cap", down_cap), self.poll_interval)
+        self.outbox = _settings.check_outbox(outbox)
+        _settings.check_callable("sleep", sleep, optional=True)
+        _settings.check_callable("clock", clock)
         self._clock = clock
         self._counters = Counters()
         self._stop = StopControl(grace_period=self.grace_period)
@@ -291,8 +287,7 @@ class Worker:
             raise RuntimeError("no handlers registered: use @worker.handler('Task.Type') first")
         if self._running:
             raise RuntimeError("this worker is already running")
-        if max_tasks is not None and max_tasks < 1:
-            raise ValueError(f"max_tasks must be at least 1, got {max_tasks}")
+        max_tasks = _settings.max_tasks(max_tasks)
         loop = asyncio.get_running_loop()
         self._stop.grace_period = self.grace_period
         self._stop.bind()

@@ -1,0 +1,77 @@
+"""The checks of ``Worker``'s arguments: every bad value is refused at construction with a
+``TaskManagerValidationError`` (a ``ValueError``) naming it, before anything runs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from . import _arguments as _args
+from ._errors import TaskManagerValidationError
+from ._shown import shown
+
+__all__ = [
+    "MAX_CONCURRENCY",
+    "check_callable",
+    "check_outbox",
+    "concurrency",
+    "max_attempts",
+    "max_tasks",
+    "seconds",
+    "worker_id",
+]
+
+# More handler slots than this is a typo: each slot may hold a thread.
+MAX_CONCURRENCY = 1024
+_DAY = 86400.0
+# Upper bounds in seconds: a poll or backoff longer than an hour stalls the worker; a claim
+# timeout or grace period beyond 30 days is not a setting anyone means.
+_LIMITS = {
+    "poll_interval": 3600.0,
+    "down_cap": 3600.0,
+    "claim_timeout": 30 * _DAY,
+    "grace_period": 30 * _DAY,
+}
+
+
+def seconds(name: str, value: Any) -> float:
+    """A finite number of seconds within ``_LIMITS[name]`` (``grace_period`` may be 0)."""
+    return _args.seconds(name, value, maximum=_LIMITS[name], zero_ok=name == "grace_period")
+
+
+def concurrency(value: Any) -> int:
+    number = _args.count("concurrency", value, minimum=1)
+    if number > MAX_CONCURRENCY:
+        raise TaskManagerValidationError(f"concurrency must be at most {MAX_CONCURRENCY}, got {number}")
+    return number
+
+
+def max_attempts(value: Any) -> int:
+    return _args.count("max_attempts", value, minimum=1)
+
+
+def max_tasks(value: Any) -> int | None:
+    return None if value is None else _args.count("max_tasks", value, minimum=1)
+
+
+def check_callable(name: str, value: Any, optional: bool = False) -> None:
+    if (value is None and optional) or callable(value):
+        return
+    raise TaskManagerValidationError(f"{name} must be a callable, got {shown(value)}")
+
+
+def check_outbox(value: Any) -> str | None:
+    """None (outcomes kept in memory) or a file path as text."""
+    if value is None:
+        return None
+    path = os.fspath(value) if isinstance(value, str | os.PathLike) else value
+    if not isinstance(path, str):
+        raise TaskManagerValidationError(
+            f"outbox must be None or a file path (str or PathLike), got {shown(value)}"
+        )
+    return _args.text("outbox", path)
+
+
+def worker_id(value: Any, default: Callable[[], str]) -> str:
+    return default() if value is None else _args.text("worker_id", value)

@@ -1,0 +1,74 @@
+"""Every bad Worker argument is refused at construction with TaskManagerValidationError."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import pathlib
+from typing import Any
+
+import pytest
+
+from taskmanager import TaskManagerValidationError
+from taskmanager._worker import Worker
+
+from .worker_fakes import FakeClient
+
+BAD: list[tuple[str, Any]] = [
+    *[("concurrency", v) for v in (0, -1, 1.5, "4", True, None, 10**6, 2**80)],
+    *[
+        (name, v)
+        for name in ("poll_interval", "claim_timeout", "down_cap")
+        for v in (0, -1, math.nan, math.inf, -math.inf, 1e308, "5", True, None)
+    ],
+    *[("grace_period", v) for v in (-1, math.nan, math.inf, 1e308, "30", None, False)],
+    *[("max_attempts", v) for v in (0, -3, 2.0, "3", True, 2**64)],
+    *[("worker_id", v) for v in ("", "   ", "\ud800", 7, b"w")],
+    *[("outbox", v) for v in (b"outbox.db", 3, "", "\udcff.db", ["x"])],
+    ("sleep", "no"),
+    ("sleep", 5),
+    ("clock", None),
+    ("clock", 1.0),
+    ("policy", "nonsense"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD, ids=[f"{n}={v!r}"[:60] for n, v in BAD])
+def test_bad_argument_is_refused_at_construction(name: str, value: Any) -> None:
+    """nan/inf/negative/oversized seconds, non-int counts, unusable ids and paths: all refused."""
+    with pytest.raises(TaskManagerValidationError) as caught:
+        Worker(FakeClient(), **{name: value})
+    assert name in str(caught.value)
+    assert len(str(caught.value)) < 400
+
+
+def test_good_arguments_are_kept(tmp_path: pathlib.Path) -> None:
+    """Sensible values (ints for seconds, a PathLike outbox, grace 0) are taken as given."""
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    worker = Worker(
+        FakeClient(),
+        concurrency=8,
+        poll_interval=1,
+        claim_timeout=600,
+        grace_period=0,
+        down_cap=60,
+        max_attempts=5,
+        worker_id="w-1",
+        outbox=tmp_path / "o.db",
+        sleep=sleep,
+    )
+    assert (worker.concurrency, worker.poll_interval, worker.claim_timeout) == (8, 1.0, 600.0)
+    assert (worker.grace_period, worker.down_cap, worker.max_attempts) == (0.0, 60.0, 5)
+    assert (worker.worker_id, worker.outbox) == ("w-1", str(tmp_path / "o.db"))
+
+
+@pytest.mark.parametrize("max_tasks", [0, -1, 1.5, "2", True])
+def test_bad_max_tasks_is_refused(max_tasks: Any) -> None:
+    """run(max_tasks=...) takes a positive int only."""
+    worker = Worker(FakeClient())
+    worker.add_handler("T", lambda task: {})
+    with pytest.raises(TaskManagerValidationError, match="max_tasks"):
+        worker.run(max_tasks=max_tasks, handle_signals=False)
