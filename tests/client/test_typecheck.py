@@ -16,25 +16,18 @@ ClaimTaskRequest(worker_id="w", task_type_id=1, sort_by=ClaimSortBy.ID, sort_ord
 """
 
 
+def _run_mypy(tmp_path: Path, *files: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """mypy under the project's config (its own files when none are named), run in ``cwd``."""
+    config = ["--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(tmp_path / "cache")]
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", *config, *files], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
 def _mypy(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     module = tmp_path / "uses_bindings.py"
     module.write_text(source, encoding="utf-8")
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--config-file",
-            str(ROOT / "pyproject.toml"),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            str(module),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return _run_mypy(tmp_path, str(module))
 
 
 @pytest.mark.slow
@@ -91,21 +84,7 @@ def test_a_wrong_keyword_in_the_facade_fails_the_project_type_check(tmp_path: Pa
     call = "body = gen.ClaimTaskRequest(\n"
     assert source.count(call) == 1
     wire.write_text(source.replace(call, call + "        bogus=1,\n"), encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--config-file",
-            str(ROOT / "pyproject.toml"),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = _run_mypy(tmp_path, cwd=tmp_path)
     assert result.returncode == 1, result.stdout
     errors = [line for line in result.stdout.splitlines() if ": error:" in line]
     assert len(errors) == 1 and errors[0].startswith("taskmanager/_wire.py:"), result.stdout
