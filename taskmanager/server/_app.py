@@ -25,6 +25,7 @@ from ._phpjson import (
     as_php_array,
     decode,
     encode,
+    encoded_too_deep,
     php_string,
     php_truthy,
     php_type,
@@ -148,9 +149,12 @@ class App:
     def _success(self, data: Any) -> Response:
         body = data if type(data) is Raw else encode(data)
         now = self.store.now()
-        return Response(
-            200, f'{{"success":true,"message":"Success","data":{body},"timestamp":{now}}}'.encode()
-        )
+        text = f'{{"success":true,"message":"Success","data":{body},"timestamp":{now}}}'
+        if encoded_too_deep(text):
+            # json_encode gives false past 512 levels (a stored value nested ~510 deep plus the
+            # envelope); PHP echoes false as nothing, after the 200 status was set.
+            return Response(200, b"")
+        return Response(200, text.encode())
 
     def _error(self, status: int, message: str, details: list[str] | None = None) -> Response:
         envelope: dict[str, Any] = {"success": False, "error": message, "timestamp": self.store.now()}

@@ -28,6 +28,7 @@ __all__ = [
     "as_php_array",
     "decode",
     "encode",
+    "encoded_too_deep",
     "is_php_list",
     "php_float",
     "php_string",
@@ -43,6 +44,10 @@ NUMBER_PREFIX = re.compile(r"[ \t\n\r\v\f]*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _MAX_DEPTH = 512
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_OPENING = bytes.maketrans(b"{}", b"[]")
+_STRIDE = 256  # brackets per step of the depth check
 _LONG_DIGITS = re.compile(r"\d{19}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\\u2028\u2029]')
@@ -300,3 +305,27 @@ def encode(value: Any) -> str | None:
     except ValueError:
         return None
     return "".join(out)
+
+
+def encoded_too_deep(text: str) -> bool:
+    """Whether JSON ``text`` nests arrays/objects deeper than ``json_encode`` allows (512).
+
+    PHP's ``json_encode`` returns false for such a value. Mostly C-speed steps: strings are
+    dropped, then the depth is followed a stride of brackets at a time; only a stride that could
+    reach past the limit is read bracket by bracket.
+    """
+    if text.count("[") + text.count("{") <= _MAX_DEPTH:
+        return False
+    skeleton = _STRING.sub(b"", text.encode("utf-8")).translate(_OPENING, _NOT_BRACKETS)
+    depth = 0
+    for start in range(0, len(skeleton), _STRIDE):
+        stride = skeleton[start : start + _STRIDE]
+        opening = stride.count(b"[")
+        if depth + opening > _MAX_DEPTH:
+            for bracket in stride:
+                depth += 1 if bracket == 0x5B else -1
+                if depth > _MAX_DEPTH:
+                    return True
+        else:
+            depth += 2 * opening - len(stride)
+    return False

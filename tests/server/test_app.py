@@ -514,3 +514,40 @@ def test_claims_by_id_and_across_seconds_keep_their_order(clock: ManualClock) ->
         assert [data(claim(http, sort_by="id", sort_order="DESC"))["id"] for _ in range(2)] == [9, 8]
         seconds = [data(claim(http))["id"] for _ in range(7)]
     assert sorted(seconds[:3]) == [1, 2, 3] and sorted(seconds[3:6]) == [4, 5, 6] and seconds[6] == 7
+
+
+# -- replies nested deeper than json_encode allows ---------------------------------------------
+
+
+def _nested(levels: int) -> Any:
+    value: Any = {"leaf": 1}
+    for _ in range(levels - 1):
+        value = {"n": value}
+    return value
+
+
+def test_a_reply_nested_past_512_levels_is_200_with_an_empty_body(client: httpx.Client) -> None:
+    """Like PHP's json_encode (false past 512 levels, echoed as nothing): a result stored 510
+    levels deep is accepted, but the task's reply would nest 514 levels, so it is empty."""
+    register(client)
+    create(client, _nested(508))  # the claim reply nests it 2 levels deeper: 510, fine
+    assert data(claim(client))["params"] == _nested(508)
+    assert data(complete(client, 1, result=_nested(510)))["status"] == "completed"
+    reply = client.get("/tasks/1")
+    assert (reply.status_code, reply.content) == (200, b"")
+    assert reply.headers["content-type"] == "application/json"
+    # one level less fits: 4 envelope levels + 508
+    create(client, {"other": 1})
+    assert data(claim(client))["id"] == 2
+    assert data(complete(client, 2, result=_nested(508)))["status"] == "completed"
+    assert get(client, 2)[0]["result"] == _nested(508)
+
+
+def test_a_claim_whose_reply_is_too_deep_still_claims(client: httpx.Client) -> None:
+    """The task is claimed (the transaction is done) before the reply fails to encode."""
+    register(client)
+    create(client, _nested(511))
+    reply = claim(client)
+    assert (reply.status_code, reply.content) == (200, b"")
+    assert data(client.get("/tasks?limit=5"))["items"][0]["status"] == "claimed"
+    assert error(claim(client)) == (500, "There is no active transaction")

@@ -14,6 +14,7 @@ from taskmanager.server._phpjson import (
     Raw,
     decode,
     encode,
+    encoded_too_deep,
     php_float,
     php_string,
     php_truthy,
@@ -183,3 +184,39 @@ def test_dedupe_key_matches_the_real_server(body: str, key: str) -> None:
     encoded = encode(request["params"])
     assert encoded is not None
     assert hashlib.sha256(f"{request['type']}\0{encoded}".encode()).hexdigest() == key
+
+
+def _deepest(text: str) -> int:
+    """Nesting depth of JSON text, read character by character (the reference)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 512 + "]" * 512,
+        "[" * 513 + "]" * 513,
+        '{"a":' * 513 + "1" + "}" * 513,
+        '["' + "[" * 600 + '"]',
+        '["\\"",' + "[" * 513 + "]" * 513 + "]",
+        "[" + "[]," * 2000 + "[]]",
+        "[" * 300 + "[]," * 1000 + "[" * 212 + "]" * 512,
+        "[" * 300 + "[]," * 1000 + "[" * 213 + "]" * 513,
+        "[" + ("[" * 500 + "]" * 500 + ",") * 20 + "[]]",
+    ],
+)
+def test_encoded_too_deep_is_past_512_levels(text: str) -> None:
+    """json_encode fails past 512 levels of arrays/objects; strings do not count."""
+    assert encoded_too_deep(text) is (_deepest(text) > 512)
