@@ -127,10 +127,12 @@ class LoopbackServer:
                 self.requests.append(line)
                 if not self.replies:
                     return
+                conn.settimeout(10)  # sending: a slow reader is not a client that hung up
                 try:
                     self.replies.pop(0)(conn, self.stop)
                 except OSError:
                     return
+                conn.settimeout(0.2)
 
     def close(self) -> None:
         self.stop.set()
