@@ -31,7 +31,7 @@ logger = logging.getLogger("taskmanager.server")
 ACCESS_LOGGER = "taskmanager.server.access"
 _access = logging.getLogger(ACCESS_LOGGER)
 
-MAX_CONNECTIONS = 128  # open connections; past it an idle one is closed, else 503
+MAX_CONNECTIONS = 128  # open connections; past it an idle one or a head still arriving is closed, else 503
 MAX_BODY = 16 * 1024 * 1024  # bytes of one request body (413 past it)
 MAX_BUFFERED = 64 * 1024 * 1024  # bytes of request bodies held at once, all connections (503)
 MAX_LINE = 8192  # bytes of the request line or of one header line (414 / 431)
@@ -286,8 +286,9 @@ class _Handler(socketserver.BaseRequestHandler):
         server.mark(self.request, idle=True)
         if not self.reader.wait_for_data(time.monotonic() + IDLE_TIMEOUT):
             return False
-        server.mark(self.request, idle=False)
+        server.mark(self.request, idle=False, head=True)
         request = _parse_head(self.reader, time.monotonic() + HEAD_TIMEOUT)
+        server.mark(self.request, idle=False)
         refusal = server.app.precheck(request.method, request.target, request.headers)
         if refusal is None and request.body_size > MAX_BODY:
             refusal = server.app.too_large()
@@ -440,28 +441,43 @@ class HTTPServer(socketserver.ThreadingTCPServer):
         self.budget = _Budget(MAX_BUFFERED)
         # Open connections -> monotonic time they became idle (None while a request is served).
         self._connections: dict[socket.socket, float | None] = {}
+        # Connections whose request head is still arriving -> when its first byte came.
+        self._heads: dict[socket.socket, float] = {}
         self._connections_lock = threading.Lock()
         self._closing = False
         super().__init__(address, _Handler)
 
-    def mark(self, connection: socket.socket, *, idle: bool) -> None:
+    def mark(self, connection: socket.socket, *, idle: bool, head: bool = False) -> None:
+        """Note a connection idle (waiting for a request), reading a head, or serving one."""
         with self._connections_lock:
             if connection in self._connections:
-                self._connections[connection] = time.monotonic() if idle else None
+                now = time.monotonic()
+                self._connections[connection] = now if idle else None
+                if head:
+                    self._heads[connection] = now
+                else:
+                    self._heads.pop(connection, None)
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
-        """Admit a connection while under the cap, closing the longest-idle one to make room."""
+        """Admit a connection while under the cap; at the cap close, to make room, the one idle
+        or reading its head (not yet known to hold the key) for the longest time, else 503.
+
+        So clients that send a head slowly, or nothing at all, cannot hold every connection:
+        each newcomer takes the place of the oldest of them.
+        """
         victim: socket.socket | None = None
         with self._connections_lock:
             if self._closing:
                 return False
             if len(self._connections) >= MAX_CONNECTIONS:
                 idle = [(since, sock) for sock, since in self._connections.items() if since is not None]
+                idle.extend((since, sock) for sock, since in self._heads.items())
                 if not idle:
                     _refuse_busy(request)  # a few bytes: they fit the socket's send buffer
                     return False
                 victim = min(idle, key=lambda item: item[0])[1]
                 del self._connections[victim]
+                self._heads.pop(victim, None)
             self._connections[request] = None
         if victim is not None:
             _drop(victim)
@@ -470,6 +486,7 @@ class HTTPServer(socketserver.ThreadingTCPServer):
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
             self._connections.pop(request, None)
+            self._heads.pop(request, None)
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:

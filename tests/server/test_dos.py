@@ -131,3 +131,35 @@ def test_keyed_large_bodies_share_a_bounded_budget(served: tuple[subprocess.Pope
     budget_mb = _http.MAX_BUFFERED / 1024 / 1024
     assert peak - baseline < budget_mb * 2 + 50, f"server RSS grew from {baseline:.0f} MB to {peak:.0f} MB"
     assert slowest < 5, f"an unrelated /health took {slowest:.1f} s"
+
+
+def test_slow_heads_on_every_connection_do_not_lock_others_out(
+    served: tuple[subprocess.Popen[str], int],
+) -> None:
+    """Keyless clients that open more than the connection cap and never finish their heads:
+    an unrelated client is still served (each newcomer replaces the oldest slow head)."""
+    process, port = served
+    from taskmanager.server import _http
+
+    baseline = _rss_mb(process.pid)
+    attackers: list[socket.socket] = []
+    slowest, peak, statuses = 0.0, baseline, set()
+    try:
+        for _ in range(_http.MAX_CONNECTIONS + 8):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"POST /api/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: 67108864\r\n")
+            attackers.append(sock)
+        deadline = time.monotonic() + 3  # well within the head timeout: the heads are all held
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=10) as other:
+                statuses.add(other.get("/health").status_code)
+            slowest = max(slowest, time.monotonic() - started)
+            peak = max(peak, _rss_mb(process.pid))
+    finally:
+        for sock in attackers:
+            sock.close()
+    print(f"slow heads: RSS {baseline:.0f} -> {peak:.0f} MB, slowest /health {slowest:.2f} s")
+    assert statuses == {200}, f"an unrelated client got {statuses}"
+    assert slowest < 5, f"an unrelated /health took {slowest:.1f} s"
+    assert peak - baseline < 100, f"server RSS grew from {baseline:.0f} MB to {peak:.0f} MB"

@@ -280,6 +280,7 @@ def test_connections_are_bounded(monkeypatch: pytest.MonkeyPatch, server: LocalS
         assert _status(_read_reply(sock)) == 200
         idle.append(sock)
     try:
+        _wait_for_connections(server, lambda states: len(states) == 6 and None not in states)
         with httpx.Client(base_url=server.url, timeout=5) as other:
             assert other.get("/health").status_code == 200  # an idle one was closed for it
         assert sum(_closed_within(sock, 0.5) for sock in idle) >= 1
@@ -289,7 +290,8 @@ def test_connections_are_bounded(monkeypatch: pytest.MonkeyPatch, server: LocalS
         busy = []
         for _ in range(6):
             sock = _connect(server)
-            sock.sendall(b"GET /api/health HTTP/1.1\r\n")  # a head that is never finished
+            # With the key, a body that never comes: busy, and not to be closed for a newcomer.
+            sock.sendall(_head("POST", "/api/tasks", KEY, "Content-Length: 10"))
             busy.append(sock)
         _wait_for_connections(server, lambda states: len(states) == 6 and all(s is None for s in states))
         with _connect(server) as newcomer:
@@ -301,3 +303,28 @@ def test_connections_are_bounded(monkeypatch: pytest.MonkeyPatch, server: LocalS
         for sock in idle:
             with contextlib.suppress(OSError):
                 sock.close()
+
+
+def test_heads_that_never_end_cannot_hold_every_connection(
+    monkeypatch: pytest.MonkeyPatch, server: LocalServer
+) -> None:
+    """Slow heads (no key seen yet) at the cap: each newcomer takes the place of the oldest."""
+    monkeypatch.setattr(_http, "MAX_CONNECTIONS", 6)
+    slow = []
+    try:
+        for _ in range(6):
+            sock = _connect(server)
+            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")  # never finished
+            slow.append(sock)
+        _wait_for_connections(server, lambda states: len(states) == 6 and all(s is None for s in states))
+        with contextlib.ExitStack() as stack:
+            for _ in range(3):  # kept open: each one needs a place of its own
+                other = stack.enter_context(
+                    httpx.Client(base_url=server.url, headers={"X-API-Key": API_KEY}, timeout=5)
+                )
+                assert other.get("/tasks").status_code == 200
+            assert [_closed_within(sock, 2) for sock in slow[:3]] == [True] * 3  # the oldest went
+            assert not _closed_within(slow[3], 0.2)
+    finally:
+        for sock in slow:
+            sock.close()
