@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from . import _arguments as _args
+from . import _models as models
 from . import _retry, _wire
 from ._config import TaskManagerConfig
 from ._dedupe import _canonical, prepare_params
@@ -30,18 +31,6 @@ from ._errors import (
     TaskManagerValidationError,
     TaskNotClaimedError,
     WaitTimeoutError,
-)
-from ._models import (
-    ClaimedTask,
-    CompletionOutcome,
-    CompletionStatus,
-    CreatedTask,
-    Health,
-    ProgressUpdate,
-    Task,
-    TaskStatus,
-    TaskSummary,
-    TaskType,
 )
 from ._paging import TiePager
 from ._policies import PolicyArg, TypeRotation, to_policy
@@ -126,7 +115,7 @@ def _send(state: ClientState, call: _wire.Call) -> Op[Reply]:
 # ------------------------------------------------------------------------------ operations
 
 
-def health_check(state: ClientState) -> Op[Health]:
+def health_check(state: ClientState) -> Op[models.Health]:
     """A Health; unhealthy (falsy, with the reason) when the server cannot be reached or fails.
 
     Only what a call on a closed client or from the wrong event loop raises (a mistake in the
@@ -136,10 +125,10 @@ def health_check(state: ClientState) -> Op[Health]:
     reply = yield from _send(state, call)
     try:
         data = reply.unwrap()
-        result: Health = _wire.convert(call, _wire.to_health, data)
+        result: models.Health = _wire.convert(call, _wire.to_health, data)
     except TaskManagerError as exc:
         status = "unreachable" if isinstance(exc, TaskManagerConnectionError) else "error"
-        return Health(
+        return models.Health(
             ok=False, status=status, database="unknown", server_time=None, reason=str(exc), error=exc
         )
     return result
@@ -153,7 +142,7 @@ def register_task_type(
     max_attempts: int | None = None,
     timeout: float | None = None,
     priority: int | None = None,
-) -> Op[TaskType]:
+) -> Op[models.TaskType]:
     check_type_settings({"max_attempts": max_attempts, "timeout": timeout, "priority": priority})
     name = _type_name("name", name)
     version = _text("version", version)
@@ -162,12 +151,12 @@ def register_task_type(
         raise TaskManagerValidationError('param_schema must have a "type" key (the server requires one)')
     call = _wire.register_task_type(name, version, schema)
     data = (yield from _send(state, call)).unwrap()
-    result: TaskType = _wire.convert(call, _wire.to_registered, data, schema)
+    result: models.TaskType = _wire.convert(call, _wire.to_registered, data, schema)
     state.type_ids[result.name] = result.id
     return result
 
 
-def get_task_type(state: ClientState, name: str) -> Op[TaskType]:
+def get_task_type(state: ClientState, name: str) -> Op[models.TaskType]:
     name = _type_name("name", name)
     call = _wire.get_task_type(name)
     data = (yield from _send(state, call)).unwrap()
@@ -178,15 +167,17 @@ def get_task_type(state: ClientState, name: str) -> Op[TaskType]:
         # this name look it up again instead of using the old id.
         state.type_ids.pop(name, None)
         raise
-    result: TaskType = _wire.convert(call, _wire.to_task_type, item, state.config.server_timezone)
+    result: models.TaskType = _wire.convert(call, _wire.to_task_type, item, state.config.server_timezone)
     state.type_ids[name] = result.id
     return result
 
 
-def list_task_types(state: ClientState, active_only: bool) -> Op[list[TaskType]]:
+def list_task_types(state: ClientState, active_only: bool) -> Op[list[models.TaskType]]:
     call = _wire.list_task_types(_args.flag("active_only", active_only))
     data = (yield from _send(state, call)).unwrap()
-    result: list[TaskType] = _wire.convert(call, _wire.to_task_types, data, state.config.server_timezone)
+    result: list[models.TaskType] = _wire.convert(
+        call, _wire.to_task_types, data, state.config.server_timezone
+    )
     return result
 
 
@@ -196,7 +187,7 @@ def create_task(
     params: Mapping[str, Any],
     on_duplicate: OnDuplicate,
     priority: int | None,
-) -> Op[CreatedTask]:
+) -> Op[models.CreatedTask]:
     task_type = _type_name("task_type", task_type)
     if not isinstance(on_duplicate, str) or str.__str__(on_duplicate) not in ("return", "raise"):
         raise TaskManagerValidationError(
@@ -235,7 +226,7 @@ def create_task(
             path=call.path,
             status_code=200,
         )
-    created: CreatedTask = task
+    created: models.CreatedTask = task
     return created
 
 
@@ -294,7 +285,7 @@ def claim_task(
     task_type: TaskTypeRef | Sequence[TaskTypeRef] | None,
     worker_id: str | None,
     policy: PolicyArg,
-) -> Op[ClaimedTask | None]:
+) -> Op[models.ClaimedTask | None]:
     if task_type is None:
         raise no_type_claim()
     worker = state.worker_id if worker_id is None else _text("worker_id", worker_id)
@@ -310,7 +301,7 @@ def claim_task(
         if type_id is None:
             # Unknown (or not yet seen) name: look it up; the lookup refreshes the cache.
             try:
-                found: TaskType = yield from get_task_type(state, ref)
+                found: models.TaskType = yield from get_task_type(state, ref)
             except TaskManagerNotFoundError as exc:
                 if len(refs) == 1:
                     raise
@@ -328,7 +319,7 @@ def claim_task(
             if _wire.is_nothing_to_claim(reply.error):
                 continue
             raise reply.error
-        claimed: ClaimedTask = _wire.convert(call, _wire.to_claimed, reply.data, worker, type_id)
+        claimed: models.ClaimedTask = _wire.convert(call, _wire.to_claimed, reply.data, worker, type_id)
         state.remember_claim(claimed.id, worker)
         return claimed
     return None
@@ -336,7 +327,7 @@ def claim_task(
 
 def update_progress(
     state: ClientState, task_id: int, progress: int, worker_id: str | None, message: str | None
-) -> Op[ProgressUpdate]:
+) -> Op[models.ProgressUpdate]:
     task_id = _task_id(task_id)
     worker_id = state.claimer(task_id, worker_id)
     if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= int.__int__(progress) <= 100:
@@ -345,23 +336,25 @@ def update_progress(
     message = _args.optional_text("message", message)
     call = _wire.update_progress(task_id, progress, worker_id, message)
     data = (yield from _send(state, call)).unwrap()
-    result: ProgressUpdate = _wire.convert(call, _wire.to_progress, data)
+    result: models.ProgressUpdate = _wire.convert(call, _wire.to_progress, data)
     return result
 
 
 def _verified_outcome(
-    task: Task, worker_id: str, success: bool, error: str | None
-) -> CompletionOutcome | None:
+    task: models.Task, worker_id: str, success: bool, error: str | None
+) -> models.CompletionOutcome | None:
     # After a lost reply the first attempt may have done the job. Only what the task shows
     # counts: finished by this worker (or, for a failure, back to pending with our error).
     if success:
-        if task.status is TaskStatus.COMPLETED and task.claimed_by == worker_id:
-            return CompletionOutcome(task.id, CompletionStatus.COMPLETED, "Task completed (verified)")
+        if task.status is models.TaskStatus.COMPLETED and task.claimed_by == worker_id:
+            return models.CompletionOutcome(
+                task.id, models.CompletionStatus.COMPLETED, "Task completed (verified)"
+            )
         return None
-    if task.status is TaskStatus.FAILED and task.claimed_by == worker_id:
-        return CompletionOutcome(task.id, CompletionStatus.FAILED, "Task completed (verified)")
-    if task.status is TaskStatus.PENDING and task.claimed_by is None and task.error_message == error:
-        return CompletionOutcome(task.id, CompletionStatus.RETRY, "Task completed (verified)")
+    if task.status is models.TaskStatus.FAILED and task.claimed_by == worker_id:
+        return models.CompletionOutcome(task.id, models.CompletionStatus.FAILED, "Task completed (verified)")
+    if task.status is models.TaskStatus.PENDING and task.claimed_by is None and task.error_message == error:
+        return models.CompletionOutcome(task.id, models.CompletionStatus.RETRY, "Task completed (verified)")
     return None
 
 
@@ -372,7 +365,7 @@ def completion_success(status: Any, success: bool | None) -> bool:
     """``success`` from the seed spelling ``status="completed" | "failed"`` and/or ``success``."""
     if status is None:
         return True if success is None else success
-    name = status.value if isinstance(status, TaskStatus | CompletionStatus) else status
+    name = status.value if isinstance(status, models.TaskStatus | models.CompletionStatus) else status
     if not isinstance(name, str) or name.strip().lower() not in _COMPLETION_STATUSES:
         raise TaskManagerValidationError(f'status must be "completed" or "failed", got {shown(status)}')
     from_status = _COMPLETION_STATUSES[name.strip().lower()]
@@ -389,7 +382,7 @@ def complete_task(
     worker_id: str | None,
     success: bool | None,
     error: str | None,
-) -> Op[CompletionOutcome]:
+) -> Op[models.CompletionOutcome]:
     """The client's ``complete_task``, its arguments in the same order."""
     success = completion_success(status, success)
     task_id = _task_id(task_id)
@@ -410,14 +403,14 @@ def complete_task(
     call = _wire.complete_task(task_id, worker_id, success, body_result, error)
     reply = yield from _send(state, call)
     if reply.error is None:
-        outcome: CompletionOutcome = _wire.convert(call, _wire.to_outcome, reply.data)
+        outcome: models.CompletionOutcome = _wire.convert(call, _wire.to_outcome, reply.data)
         state.claims.pop(task_id, None)
         return outcome
     if isinstance(reply.error, TaskNotClaimedError | TaskClaimedByAnotherWorkerError):
         state.claims.pop(task_id, None)  # whatever happens next, this client's claim is gone
     if reply.uncertain and isinstance(reply.error, TaskNotClaimedError | TaskClaimedByAnotherWorkerError):
         try:
-            task: Task = yield from get_task(state, task_id)
+            task: models.Task = yield from get_task(state, task_id)
         except TaskManagerError:
             raise reply.error from None
         verified = _verified_outcome(task, worker_id, success, error)
@@ -427,33 +420,33 @@ def complete_task(
     raise reply.error
 
 
-def get_task(state: ClientState, task_id: int) -> Op[Task]:
+def get_task(state: ClientState, task_id: int) -> Op[models.Task]:
     task_id = _task_id(task_id)
     call = _wire.get_task(task_id)
     data = (yield from _send(state, call)).unwrap()
     item = _wire.single(call, data, f"task {task_id}")
-    task: Task = _wire.convert(call, _wire.to_task, item, state.config.server_timezone)
+    task: models.Task = _wire.convert(call, _wire.to_task, item, state.config.server_timezone)
     return task
 
 
-def _status_arg(status: TaskStatus | str | None) -> TaskStatus | None:
+def _status_arg(status: models.TaskStatus | str | None) -> models.TaskStatus | None:
     if status is None:
         return None
-    if isinstance(status, TaskStatus):
+    if isinstance(status, models.TaskStatus):
         return status
     if isinstance(status, str):
         try:
-            return TaskStatus(str.__str__(status))
+            return models.TaskStatus(str.__str__(status))
         except ValueError:
             pass
     raise TaskManagerValidationError(
-        f"status must be one of {[s.value for s in TaskStatus]}, got {shown(status)}"
+        f"status must be one of {[s.value for s in models.TaskStatus]}, got {shown(status)}"
     )
 
 
 def list_tasks(
-    state: ClientState, status: TaskStatus | str | None, task_type: str | None, limit: int, offset: int
-) -> Op[list[TaskSummary]]:
+    state: ClientState, status: models.TaskStatus | str | None, task_type: str | None, limit: int, offset: int
+) -> Op[list[models.TaskSummary]]:
     limit = _args.count("limit", limit)
     offset = _args.count("offset", offset)
     if task_type is not None:
@@ -462,26 +455,28 @@ def list_tasks(
         task_type = _text("type", task_type)
     call = _wire.list_tasks(_status_arg(status), task_type, limit, offset)
     data = (yield from _send(state, call)).unwrap()
-    rows: list[TaskSummary] = _wire.convert(call, _wire.to_summaries, data, state.config.server_timezone)
+    rows: list[models.TaskSummary] = _wire.convert(
+        call, _wire.to_summaries, data, state.config.server_timezone
+    )
     return rows
 
 
-def task_pager(page_size: int) -> TiePager[TaskSummary]:
+def task_pager(page_size: int) -> TiePager[models.TaskSummary]:
     """The pager of ``iter_tasks``: a checked page size; tasks dated by second, known by id."""
     _args.count("page_size", page_size, minimum=1)
     return TiePager(page_size, second=lambda row: row.created_at, identity=lambda row: row.id)
 
 
-def wait_for_task(state: ClientState, task_id: int, timeout: float, poll_interval: float) -> Op[Task]:
+def wait_for_task(state: ClientState, task_id: int, timeout: float, poll_interval: float) -> Op[models.Task]:
     task_id = _task_id(task_id)
     timeout = _args.seconds("timeout", timeout, maximum=MAX_WAIT, zero_ok=True)
     poll_interval = _args.seconds("poll_interval", poll_interval, maximum=MAX_POLL_INTERVAL)
     deadline = time.monotonic() + timeout
     while True:
-        task: Task = yield from get_task(state, task_id)
-        if task.status is TaskStatus.COMPLETED:
+        task: models.Task = yield from get_task(state, task_id)
+        if task.status is models.TaskStatus.COMPLETED:
             return task
-        if task.status is TaskStatus.FAILED:
+        if task.status is models.TaskStatus.FAILED:
             raise TaskFailedError(
                 f"task {task_id} failed: {task.error_message or 'no error message'}",
                 task=task,
