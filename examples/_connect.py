@@ -16,7 +16,8 @@ SCRAPE_TYPE = "Example.YouTube.Channel.Scrape"
 SCRAPE_SCHEMA = {
     "type": "object",
     "properties": {
-        "channel_url": {"type": "string", "pattern": "^https://"},
+        # The server runs preg_match('/' . pattern . '/'): a slash in a pattern must be escaped.
+        "channel_url": {"type": "string", "pattern": "^https:\\/\\/"},
         "top_n": {"type": "integer", "minimum": 1, "maximum": 500},
     },
     "required": ["channel_url"],

@@ -53,6 +53,7 @@ LIMITS = {
     "head seconds": HEAD_TIMEOUT,
     "body seconds": BODY_TIMEOUT,
     "idle keep-alive seconds": IDLE_TIMEOUT,
+    "send seconds": SEND_TIMEOUT,
 }
 
 # Headers the real server sends with every reply (no X-Powered-By: that is PHP's own).

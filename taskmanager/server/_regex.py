@@ -21,11 +21,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["BACKTRACK_LIMIT", "DEPTH_LIMIT", "Budget", "search"]
+__all__ = ["BACKTRACK_LIMIT", "DEPTH_LIMIT", "MAX_PROGRAM", "Budget", "search"]
 
 BACKTRACK_LIMIT = 1_000_000  # PHP's pcre.backtrack_limit default
 DEPTH_LIMIT = 100_000  # PHP's pcre.recursion_limit default: pending backtrack points
-_MAX_PROGRAM = 20_000  # instructions of one compiled pattern (counted repeats are unrolled)
+MAX_PROGRAM = _MAX_PROGRAM = 20_000  # instructions of one compiled pattern (counted repeats are unrolled)
 _MAX_REPEAT = 65_535  # PCRE's largest {n,m}
 
 # Opcodes

@@ -20,21 +20,26 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 from typing import Any
 
 from ._phpjson import as_php_array, php_string, php_truthy, php_type
-from ._regex import BACKTRACK_LIMIT, Budget, GaveUp, search
+from ._regex import BACKTRACK_LIMIT, DEPTH_LIMIT, MAX_PROGRAM, Budget, GaveUp, search
 
 __all__ = ["PATTERN_LIMITS", "ValidationTooLong", "validate"]
 
 _QUICK_STEPS = 10_000  # a match that needs more waits for one of the slow-match slots
-_SLOW_MATCHES = threading.BoundedSemaphore(2)  # long matches at once, all requests together
+_LONG_MATCHES = 2  # long matches at once, all requests together
+_SLOW_MATCHES = threading.BoundedSemaphore(_LONG_MATCHES)
 _REQUEST_STEPS = 5 * BACKTRACK_LIMIT  # backtrack steps of all matches of one request
 
 PATTERN_LIMITS = {
     "backtrack steps per match": BACKTRACK_LIMIT,
+    "pending backtrack points per match": DEPTH_LIMIT,
     "backtrack steps per request": _REQUEST_STEPS,
-    "long matches at once": 2,
+    "steps before a match waits for a long-match slot": _QUICK_STEPS,
+    "long matches at once": _LONG_MATCHES,
+    "compiled pattern instructions": MAX_PROGRAM,
 }
 
 
@@ -65,7 +70,29 @@ def _run(pattern: str, value: str, work: _Work, steps: int) -> bool | None:
         work.left -= allowed - max(budget.left, 0)
 
 
+@lru_cache(maxsize=256)
+def _delimited(pattern: str) -> bool:
+    """Whether ``'/' + pattern + '/'`` ends at its last slash, as preg_match reads delimiters.
+
+    PHP finds the closing ``/`` by skipping backslash-escaped characters only (character
+    classes are not special), so an unescaped ``/`` inside the pattern, or a trailing
+    backslash, leaves an unknown modifier or no end: preg_match warns and returns false.
+    """
+    text = pattern + "/"
+    index = 0
+    while index < len(text):
+        if text[index] == "\\":
+            index += 2
+        elif text[index] == "/":
+            return index == len(text) - 1
+        else:
+            index += 1
+    return False
+
+
 def _matches(pattern: str, value: str, work: _Work) -> bool:
+    if not _delimited(pattern):
+        return False  # preg_match's false: "does not match" to the validator
     found = _run(pattern, value, work, _QUICK_STEPS)
     if found is None:
         with _SLOW_MATCHES:

@@ -172,3 +172,22 @@ def test_a_hostile_pattern_does_not_block_other_clients() -> None:
         ] * 3
         assert calls > 0
         assert slowest < 2.0, f"an unrelated create + list took {slowest:.2f} s"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "matches"),
+    [
+        ("a/b", "a/b", False),  # an unescaped slash ends the pattern: "b/" are unknown modifiers
+        ("[^/]+", "x", False),  # classes are not special to the delimiter scan
+        ("a\\/b", "a/b", True),  # an escaped slash is fine
+        ("a\\", "a\\", False),  # a trailing backslash escapes the closing slash: no end
+        ("a\\\\", "a\\", True),  # an escaped backslash is fine
+        ("a.b", "a.b", True),
+    ],
+)
+def test_a_pattern_is_read_between_slashes_like_preg_match(pattern: str, value: str, matches: bool) -> None:
+    """The validator calls preg_match('/' . pattern . '/'): an unescaped slash or a trailing
+    backslash breaks the delimiters, so preg_match fails and nothing matches."""
+    schema = {"type": "object", "properties": {"s": {"type": "string", "pattern": pattern}}}
+    errors = validate({"s": value}, schema)
+    assert errors == ([] if matches else ["String does not match pattern at s"])
