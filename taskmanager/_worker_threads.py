@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ._worker_text import describe_error
+
 __all__ = ["DaemonPool"]
 
 _Job = tuple[
@@ -26,8 +28,13 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         return
     if ok:
         future.set_result(value)
-    else:
+        return
+    try:
         future.set_exception(value)
+    except TypeError:  # asyncio refuses StopIteration into a future: carry it in a RuntimeError
+        error = RuntimeError(f"the call raised {describe_error(value)}")
+        error.__cause__ = value
+        future.set_exception(error)
 
 
 class DaemonPool:

@@ -171,3 +171,23 @@ def test_report_progress_refuses_what_is_not_a_finite_number(bad: Any) -> None:
     worker.run(burst=True, handle_signals=False)
     assert raised and set(raised) == {TaskManagerValidationError} and len(raised) >= 2
     assert "progress" not in fake.calls
+
+
+def test_sync_handler_raising_stop_iteration_fails_its_task() -> None:
+    """StopIteration out of a sync handler fails its task (asyncio refuses it into a future)."""
+    fake = FakeClient(max_attempts=1)
+    fake.add(T, {"odd": True})
+    fake.add(T, {"odd": False})
+    worker = Worker(fake, worker_id="w1", concurrency=1, grace_period=0.1, sleep=RecordingSleep())
+    worker.add_handler(T, lambda task: next(iter([])) if task.params["odd"] else {"ok": True})
+    guard = threading.Timer(WAIT, lambda: (worker.stop(), worker.stop()))  # a wedged run fails, not hangs
+    guard.start()
+    try:
+        stats = worker.run(burst=True, handle_signals=False)
+    finally:
+        guard.cancel()
+    assert [(t.status, t.error_message) for t in fake.tasks.values()] == [
+        ("failed", "RuntimeError: the call raised StopIteration"),
+        ("completed", None),
+    ]
+    assert (stats.failed, stats.completed) == (1, 1)
