@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -10,10 +11,10 @@ import httpcore
 import httpx
 import pytest
 
-from taskmanager import TaskManagerTimeoutError
+from taskmanager import AsyncTaskManagerClient, TaskManagerClient, TaskManagerTimeoutError
 from taskmanager._sync_deadline import DeadlineClient, _Backend, wrap_backend
 
-from ._bounds_clients import KINDS, run
+from ._bounds_clients import KINDS, config, run
 from ._bounds_server import drip, json_reply, serve
 from ._mock import task_row
 
@@ -111,3 +112,36 @@ def test_env_proxy_transport_keeps_the_deadline(monkeypatch: pytest.MonkeyPatch)
         assert proxied
         for transport in proxied:
             assert isinstance(transport._pool._network_backend, _Backend)  # type: ignore[attr-defined]
+
+
+def test_own_sync_pool_body_drip_is_cut_between_chunks() -> None:
+    """With an http_client of the caller's own (no socket deadline), a dripped body is still cut
+    at the timeout: the clock is checked after each chunk."""
+    with serve([BODY_DRIP]) as server:
+        started = time.monotonic()
+        with (
+            httpx.Client(timeout=TIMEOUT) as http,
+            TaskManagerClient(config(server.url, timeout=TIMEOUT), http_client=http) as client,
+            pytest.raises(TaskManagerTimeoutError) as caught,
+        ):
+            client.get_task(1)
+        took = time.monotonic() - started
+    assert took < BOUND
+    assert caught.value.request_sent is True
+
+
+def test_own_async_pool_header_drip_is_cut() -> None:
+    """The async client keeps the deadline on an http_client of the caller's own too."""
+
+    async def main() -> None:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            client = AsyncTaskManagerClient(config(server.url, timeout=TIMEOUT), http_client=http)
+            async with client:
+                await client.get_task(1)
+
+    with serve([HEADER_DRIP]) as server:
+        started = time.monotonic()
+        with pytest.raises(TaskManagerTimeoutError):
+            asyncio.run(main())
+        took = time.monotonic() - started
+    assert took < BOUND
