@@ -62,7 +62,7 @@ def check_callable(name: str, value: Any, optional: bool = False) -> None:
 
 
 def check_outbox(value: Any) -> str | None:
-    """None (outcomes kept in memory) or a file path as text."""
+    """None (outcomes kept in memory) or the path, as text, of a file SQLite can create or open."""
     if value is None:
         return None
     path = os.fspath(value) if isinstance(value, str | os.PathLike) else value
@@ -70,7 +70,26 @@ def check_outbox(value: Any) -> str | None:
         raise TaskManagerValidationError(
             f"outbox must be None or a file path (str or PathLike), got {shown(value)}"
         )
-    return _args.text("outbox", path)
+    path = _args.text("outbox", path)
+    problem = _outbox_problem(path)
+    if problem:
+        raise TaskManagerValidationError(f"outbox {shown(path)} {problem}")
+    return path
+
+
+def _outbox_problem(path: str) -> str | None:
+    """Why SQLite could not keep outcomes at ``path`` across processes (None: it can try)."""
+    if "\0" in path:
+        return "contains a NUL character, which no file name can hold"
+    if path == ":memory:":  # SQLite's in-memory database: nothing would outlive the process
+        return "is not a file (SQLite keeps ':memory:' in memory); use outbox=None for that"
+    if os.path.isdir(path):
+        return "is a directory; give a file path inside it"
+    if os.path.exists(path) and not os.path.isfile(path):
+        return "exists and is not a regular file"
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        return "cannot be created: its folder does not exist"
+    return None
 
 
 def worker_id(value: Any, default: Callable[[], str]) -> str:

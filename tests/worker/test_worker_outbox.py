@@ -168,14 +168,6 @@ def test_memory_outbox_counts_and_names_what_a_stop_loses(caplog: pytest.LogCapt
     assert any("lost" in r.getMessage() and "task(s) 1" in r.getMessage() for r in caplog.records)
 
 
-def test_bad_outbox_path_is_a_clear_error(tmp_path: Path) -> None:
-    """An outbox path that cannot be an SQLite file fails run() with OSError naming it."""
-    worker = Worker(FakeClient(), outbox=tmp_path)  # a directory
-    worker.add_handler(T, lambda task: None)
-    with pytest.raises(OSError, match="outbox file"):
-        worker.run(burst=True, handle_signals=False)
-
-
 HUNG_API = textwrap.dedent(
     """
     import json, logging, threading

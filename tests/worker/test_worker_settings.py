@@ -72,3 +72,27 @@ def test_bad_max_tasks_is_refused(max_tasks: Any) -> None:
     worker.add_handler("T", lambda task: {})
     with pytest.raises(TaskManagerValidationError, match="max_tasks"):
         worker.run(max_tasks=max_tasks, handle_signals=False)
+
+
+@pytest.mark.parametrize(
+    ("where", "why"),
+    [
+        (":memory:", "not a file"),
+        ("a\0b.db", "NUL"),
+        ("{tmp}", "directory"),
+        ("{tmp}/missing/outbox.db", "folder"),
+        ("/dev/null", "regular file"),
+    ],
+    ids=["memory", "nul", "directory", "missing-folder", "device"],
+)
+def test_outbox_that_cannot_be_a_file_is_refused_at_construction(
+    tmp_path: pathlib.Path, where: str, why: str
+) -> None:
+    """Paths SQLite would take but that keep nothing (":memory:", a device), or that cannot be
+    opened at all, are refused when the Worker is built, in one sentence naming the outbox."""
+    path = where.format(tmp=tmp_path)
+    with pytest.raises(TaskManagerValidationError, match=why) as caught:
+        Worker(FakeClient(), outbox=path)
+    message = str(caught.value)
+    assert message.startswith("outbox ") and "\n" not in message and len(message) < 300
+    assert not (tmp_path / "missing").exists()
