@@ -19,7 +19,7 @@ from . import _arguments as _args
 from . import _models as models
 from . import _retry, _wire
 from ._config import TaskManagerConfig
-from ._dedupe import _canonical, prepare_params
+from ._dedupe import prepare_params, walk
 from ._errors import (
     DuplicateTaskError,
     TaskClaimedByAnotherWorkerError,
@@ -104,7 +104,7 @@ def _json_mapping(name: str, value: Any) -> dict[str, Any]:
         raise TaskManagerValidationError(
             f"{name} must be a mapping (a JSON object), not {type(value).__name__}"
         )
-    result: dict[str, Any] = _canonical(value, name)
+    result: dict[str, Any] = walk(name, value)[0]  # keys sorted at every level, or refused
     return result
 
 
