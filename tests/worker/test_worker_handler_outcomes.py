@@ -191,3 +191,46 @@ def test_sync_handler_raising_stop_iteration_fails_its_task() -> None:
         ("completed", None),
     ]
     assert (stats.failed, stats.completed) == (1, 1)
+
+
+class _RaisingFormat(str):
+    def __format__(self, spec: str) -> str:
+        raise RuntimeError("format")
+
+    def __bool__(self) -> bool:
+        raise RuntimeError("bool")
+
+
+class StrSubclassError(Exception):
+    def __str__(self) -> str:
+        return _RaisingFormat("x")
+
+
+class _NamelessMeta(type):
+    def __getattribute__(cls, name: str) -> Any:
+        if name == "__name__":
+            raise OwnBaseException("no name")
+        return super().__getattribute__(name)
+
+
+class NamelessError(Exception, metaclass=_NamelessMeta):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (StrSubclassError(), "StrSubclassError: x"),
+        (NamelessError("boom"), "the handler failed; its error could not be described"),
+    ],
+    ids=["__str__ returns a hostile str subclass", "type name raises"],
+)
+def test_error_text_is_made_whatever_the_exception(exc: BaseException, reason: str) -> None:
+    """An exception whose text or type name misbehaves still fails its task, with a reason."""
+    fake = FakeClient(max_attempts=1)
+    fake.add(T, {})
+    worker = Worker(fake, worker_id="w1", concurrency=1, sleep=RecordingSleep())
+    worker.add_handler(T, lambda task: _raise(exc))
+    stats = worker.run(burst=True, handle_signals=False)
+    assert [(t.status, t.error_message) for t in fake.tasks.values()] == [("failed", reason)]
+    assert stats.failed == 1
