@@ -191,6 +191,10 @@ class App:
                 return self._unauthorized()
         return None
 
+    def reads_body(self, method: str, target: str) -> bool:
+        """Whether a body can change the answer: not for OPTIONS or the open paths (no key)."""
+        return method != "OPTIONS" and self._split(target)[0] not in _PUBLIC_PATHS
+
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Response:
         """Answer one request. ``headers`` has lower-case names."""
         if method == "OPTIONS":

@@ -293,11 +293,14 @@ class _Handler(socketserver.BaseRequestHandler):
         refusal = server.app.precheck(request.method, request.target, request.headers)
         if refusal is None and request.body_size > MAX_BODY:
             refusal = server.app.too_large()
+        has_body = request.chunked or request.body_size > 0
+        if refusal is None and has_body and not server.app.reads_body(request.method, request.target):
+            # No key is needed here, so no byte of the body is read or buffered: answer, close.
+            refusal = server.app.handle(request.method, request.target, request.headers, b"")
         if refusal is not None:
-            has_body = request.chunked or request.body_size > 0
             self._send(request.method, refusal, keep_alive=request.keep_alive and not has_body)
             _access.info(
-                '%s "%s %s" %d refused before the body',
+                '%s "%s %s" %d answered before the body',
                 self.client_address[0],
                 request.method,
                 request.target,

@@ -551,3 +551,40 @@ def test_a_claim_whose_reply_is_too_deep_still_claims(client: httpx.Client) -> N
     assert (reply.status_code, reply.content) == (200, b"")
     assert data(client.get("/tasks?limit=5"))["items"][0]["status"] == "claimed"
     assert error(claim(client)) == (500, "There is no active transaction")
+
+
+# -- which field each endpoint names first ----------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [[], [1, 2], {}, "x"])
+@pytest.mark.parametrize(
+    ("path", "status", "first"),
+    [
+        ("/task-types/register", 400, "Missing required field: name"),
+        ("/tasks", 400, ["Task type is required", "Task parameters are required"]),
+        ("/tasks/claim", 400, ["Worker ID is required"]),
+        ("/tasks/99999/progress", 400, ["Worker ID is required", "Progress must be between 0 and 100"]),
+        ("/tasks/99999/complete", 400, "Missing required field: worker_id"),
+    ],
+)
+def test_a_body_without_fields_names_each_endpoints_first_check(
+    client: httpx.Client, body: Any, path: str, status: int, first: str | list[str]
+) -> None:
+    """PHP indexes whatever json_decode gave, so a list has no fields: the first check answers
+    (recorded for each field alone; their order, and body checks before the task lookup, inferred)."""
+    reply = client.post(path, json=body)
+    assert reply.status_code == status
+    assert (reply.json().get("details") or reply.json()["error"]) == first
+
+
+def test_claim_checks_its_fields_in_order(client: httpx.Client) -> None:
+    register(client)
+    steps = [
+        ({"task_type_id": 0, "sort_by": "x", "sort_order": "UP"}, "Validation failed"),
+        ({"worker_id": "w", "sort_by": "x"}, "Missing required field: task_type_id"),
+        ({"worker_id": "w", "task_type_id": 0, "sort_by": "x"}, "task_type_id must be a positive integer"),
+        ({"worker_id": "w", "task_type_id": 1, "sort_by": "x", "sort_order": "UP"}, "Invalid sort_by field."),
+        ({"worker_id": "w", "task_type_id": 1, "sort_order": "UP"}, "Invalid sort_order."),
+    ]
+    for body, message in steps:
+        assert error(client.post("/tasks/claim", json=body))[1].startswith(message), body

@@ -328,3 +328,21 @@ def test_heads_that_never_end_cannot_hold_every_connection(
     finally:
         for sock in slow:
             sock.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("OPTIONS", "/api/tasks", 200), ("GET", "/api/health", 200), ("POST", "/api/health", 404)],
+)
+def test_a_body_where_no_key_is_needed_is_never_read(
+    server: LocalServer, method: str, path: str, status: int
+) -> None:
+    """OPTIONS and the open paths answer from the head: a keyless body is not waited for or
+    buffered (it would hold the shared body budget that keyed writes need)."""
+    http_server = server._server
+    assert http_server is not None
+    with _connect(server) as sock:
+        sock.sendall(_head(method, path, f"Content-Length: {_http.MAX_BODY}"))
+        reply = _read_reply(sock)  # within its timeout, though no byte of the body was sent
+        assert _status(reply) == status and b"Connection: close" in reply
+        assert http_server.budget._free == _http.MAX_BUFFERED
