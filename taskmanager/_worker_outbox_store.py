@@ -10,9 +10,12 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import attrs
+
+from ._dedupe import walk
 
 __all__ = ["FileStore", "MemoryStore", "Outcome", "Store"]
 
@@ -86,9 +89,16 @@ CREATE TABLE IF NOT EXISTS outcomes (
 """
 
 
-def encode_result(result: dict[str, Any] | None) -> str | None:
-    """The result as the file stores it; raises ValueError/TypeError/RecursionError if it can't."""
-    return None if result is None else json.dumps(result, separators=(",", ":"))
+def encode_result(result: Mapping[str, Any] | None) -> str | None:
+    """The result as the file stores it: the JSON object the client would send for it.
+
+    The client's own normalisation turns every Mapping (nested ones too) and tuple into plain
+    JSON values, so what a file holds and delivers later is what would have been sent at once;
+    what the client refuses is refused here the same way (``TaskManagerValidationError``).
+    """
+    if result is None:
+        return None
+    return json.dumps(walk("result", result)[0], separators=(",", ":"), allow_nan=False)
 
 
 class FileStore:

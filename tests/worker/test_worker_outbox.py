@@ -13,12 +13,15 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 
+from taskmanager import TaskManagerClient
 from taskmanager._errors import (
     TaskManagerConnectionError,
     TaskManagerNotFoundError,
@@ -241,3 +244,44 @@ def test_second_sigterm_ends_the_process_when_the_api_hangs() -> None:
     assert proc.returncode == 0, err
     assert json.loads(out.strip().splitlines()[-1]) == {"lost": 1, "completed": 0}
     assert "task(s) 1" in err
+
+
+class _PlainMapping(Mapping[str, Any]):
+    """A Mapping that is not a dict: the client sends it as a JSON object."""
+
+    def __init__(self, items: dict[str, Any]) -> None:
+        self._items = items
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@pytest.mark.parametrize("on_file", [False, True], ids=["memory", "file"])
+def test_a_file_outbox_sends_a_result_as_the_client_would(
+    client: TaskManagerClient, tmp_path: Path, on_file: bool
+) -> None:
+    """Results the client can send (nested non-dict Mappings, tuples) are completed alike
+    whether the outbox is in memory or in a file: saving one never turns it into a failure."""
+    client.register_task_type(T, "1", {"type": "object"})
+    results = [
+        {"nested": MappingProxyType({"a": 1})},
+        {"nested": _PlainMapping({"b": [1, 2.5]})},
+        {"pair": (1, "\u00e9"), "deep": {"x": MappingProxyType({"y": None})}},
+    ]
+    ids = [client.create_task(T, {"i": i}).id for i in range(len(results))]
+    outbox = tmp_path / "outbox.db" if on_file else None
+    worker = Worker(client, worker_id="w-same", sleep=RecordingSleep(), outbox=outbox)
+    worker.add_handler(T, lambda task: results[task.params["i"]])
+    stats = worker.run(burst=True, handle_signals=False)
+    assert (stats.completed, stats.failed, stats.lost) == (3, 0, 0)
+    assert [client.get_task(i).result for i in ids] == [
+        {"nested": {"a": 1}},
+        {"nested": {"b": [1, 2.5]}},
+        {"deep": {"x": {"y": None}}, "pair": [1, "\u00e9"]},
+    ]
