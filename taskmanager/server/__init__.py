@@ -39,9 +39,11 @@ The ``X-Powered-By`` header is not sent, and connections are kept alive (HTTP/1.
 Limits (the real server leaves these to PHP and its web server; the values here are the
 constants ``_http.LIMITS`` and ``_schema.PATTERN_LIMITS``):
 
-* connections: 128 open at once. At the cap the connection idle, or still sending its head,
-  for the longest time is closed to make room; when every one is serving a request with the
-  key, a newcomer gets ``503`` with ``Retry-After: 1``.
+* connections: 128 open at once. At the cap the connection idle, still sending its head or
+  having a refused body discarded, for the longest time, is closed to make room; when every
+  one is serving a request with the key, a newcomer gets ``503`` with ``Retry-After: 1``.
+  OPTIONS and the open paths (``/health``, ``/openapi.json``) answer from the head and close
+  the connection if a body was announced, without reading it.
 * body bytes: 16,777,216 (16 MiB) per request body: ``413`` with a body shaped like the real
   server's 401 (``{"error": "Request Too Large", ...}``, the message is inferred), sent from the
   head alone, as is the 401 for a missing or wrong key: no byte of the body is read first and

@@ -413,8 +413,12 @@ class _Handler(socketserver.BaseRequestHandler):
             )
 
     def _linger(self) -> None:
-        """Close after an early answer without a reset: stop sending, discard what still comes."""
+        """Close after an early answer without a reset: stop sending, discard what still comes.
+
+        Meanwhile the connection may be closed for a newcomer, like one still sending its head.
+        """
         sock = self.request
+        self.server.mark(sock, idle=False, head=True)
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_WR)
             deadline = time.monotonic() + _LINGER[0]
@@ -463,8 +467,9 @@ class HTTPServer(socketserver.ThreadingTCPServer):
                     self._heads.pop(connection, None)
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
-        """Admit a connection while under the cap; at the cap close, to make room, the one idle
-        or reading its head (not yet known to hold the key) for the longest time, else 503.
+        """Admit a connection while under the cap; at the cap close, to make room, the one idle,
+        reading its head (not yet known to hold the key) or discarding a refused body for the
+        longest time, else 503.
 
         So clients that send a head slowly, or nothing at all, cannot hold every connection:
         each newcomer takes the place of the oldest of them.

@@ -346,3 +346,29 @@ def test_a_body_where_no_key_is_needed_is_never_read(
         reply = _read_reply(sock)  # within its timeout, though no byte of the body was sent
         assert _status(reply) == status and b"Connection: close" in reply
         assert http_server.budget._free == _http.MAX_BUFFERED
+
+
+def test_refused_bodies_being_discarded_cannot_hold_every_connection(
+    monkeypatch: pytest.MonkeyPatch, server: LocalServer
+) -> None:
+    """Keyless bodies answered 401 and then discarded: each newcomer takes one's place."""
+    monkeypatch.setattr(_http, "MAX_CONNECTIONS", 6)
+    monkeypatch.setattr(_http, "_LINGER", (30.0, 1024 * 1024))
+    http_server = server._server
+    assert http_server is not None
+    refused = []
+    try:
+        for _ in range(6):
+            sock = _connect(server)
+            sock.sendall(_head("POST", "/api/tasks", "Content-Length: 1000000") + b"x" * 1000)
+            assert _status(_read_reply(sock)) == 401
+            refused.append(sock)
+        deadline = time.monotonic() + 5
+        while len(http_server._heads) < 6 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": API_KEY}, timeout=5) as other:
+            assert other.get("/tasks").status_code == 200
+        assert _closed_within(refused[0], 2)
+    finally:
+        for sock in refused:
+            sock.close()
