@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._dedupe import walk
 from ._errors import (
     TaskClaimedByAnotherWorkerError,
     TaskManagerError,
@@ -48,13 +49,43 @@ class RunSettings:
     grace_period: float
 
 
+class _UnreadableResult(Exception):
+    """A handler returned a result that cannot be read or sent; ``reason`` fails its task."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def _as_result(value: Any) -> dict[str, Any] | None:
-    """A handler's return value as a task result: a dict, ``{"value": ...}`` or None."""
+    """A handler's return value as a task result of plain JSON values (a dict, ``{"value": ...}``
+    or None), read whole here, where the handler ran (its thread, for a sync handler), so that
+    whatever reading it raises is the handler's failure. A ``KeyboardInterrupt`` passes through
+    (it stops the worker as in a handler); anything else becomes ``_UnreadableResult``.
+    """
     if value is None:
         return None
-    if not isinstance(value, Mapping):
-        return {"value": value}
-    return dict(value)
+    try:
+        result: dict[str, Any] = walk("result", value if isinstance(value, Mapping) else {"value": value})[0]
+    except KeyboardInterrupt:
+        raise
+    except TaskManagerValidationError as exc:
+        if exc.__cause__ is None:  # refused: it has no JSON form the server could give back
+            raise _UnreadableResult(f"the handler's result was refused: {exc.message}") from None
+        raise _UnreadableResult(
+            f"the handler's result could not be read: {describe_error(exc.__cause__)}"
+        ) from None
+    except BaseException as exc:  # a Mapping raising a BaseException of its own while read
+        raise _UnreadableResult(f"the handler's result could not be read: {describe_error(exc)}") from None
+    return result
+
+
+def _handle(fn: Callable[..., Any], task: _BaseWorkerTask) -> Any:
+    """A sync handler's call and the reading of its result, both in the handler thread."""
+    result = fn(task)
+    if inspect.isawaitable(result):  # a plain function that returned a coroutine: read on the loop
+        return result
+    return _as_result(result)
 
 
 def _progress_value(progress: object, message: object) -> int:
@@ -227,6 +258,12 @@ class TaskRun:
                 self._interrupt("KeyboardInterrupt in a handler")
                 await self._handler_failed(exc)
                 return
+            except _UnreadableResult as exc:  # e.g. a Mapping whose iteration raises
+                self.reporting = True
+                logger.warning("task %d (%s): %s", self.id, self.type, exc.reason)
+                self.check_lease()
+                await self._report(ok=False, error=exc.reason)
+                return
             except BaseException as exc:  # anything a handler raises ends its task, not the worker
                 await self._handler_failed(exc)
                 return
@@ -234,14 +271,7 @@ class TaskRun:
             lease_timer.cancel()
         self.reporting = True
         self.check_lease()
-        try:
-            outcome = _as_result(result)
-        except Exception as exc:  # e.g. a Mapping whose iteration raises
-            error = f"the handler's result could not be read: {describe_error(exc)}"
-            logger.warning("task %d (%s): %s", self.id, self.type, error)
-            await self._report(ok=False, error=error)
-            return
-        await self._report(ok=True, result=outcome)
+        await self._report(ok=True, result=result)
 
     async def _handler_failed(self, exc: BaseException) -> None:
         self.reporting = True
@@ -250,13 +280,15 @@ class TaskRun:
         self.check_lease()
         await self._report(ok=False, error=error)
 
-    async def _call_handler(self, fn: Callable[..., Any]) -> Any:
+    async def _call_handler(self, fn: Callable[..., Any]) -> dict[str, Any] | None:
+        """The handler's result, read (``_as_result``); raises what the handler raised."""
         if inspect.iscoroutinefunction(fn):
-            return await fn(self.task)
-        result = await self._threads.submit(fn, self.task)
+            return _as_result(await fn(self.task))
+        result = await self._threads.submit(_handle, fn, self.task)
         if inspect.isawaitable(result):  # a plain function that returned a coroutine
-            result = await result
-        return result
+            return _as_result(await result)
+        read: dict[str, Any] | None = result
+        return read
 
     def check_lease(self) -> None:
         """Warn once when a task has used 80 % of its claim (the server may then re-release it)."""

@@ -234,3 +234,68 @@ def test_error_text_is_made_whatever_the_exception(exc: BaseException, reason: s
     stats = worker.run(burst=True, handle_signals=False)
     assert [(t.status, t.error_message) for t in fake.tasks.values()] == [("failed", reason)]
     assert stats.failed == 1
+
+
+class _RaisingMapping(Mapping[str, Any]):
+    """A result whose item access raises ``exc`` (a BaseException subclass, say)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def __getitem__(self, key: str) -> Any:
+        raise self.exc
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(["a"])
+
+    def __len__(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["top level", "nested"])
+def test_result_raising_a_base_exception_when_read_fails_its_task(
+    nested: bool, client: TaskManagerClient, server: LocalServer, no_retry_waits: None
+) -> None:
+    """A result Mapping raising a BaseException of its own when read fails its task, counted."""
+    client.register_task_type(T, "1.0.0", {"type": "object"})
+    task_id = client.create_task(T, {"n": 1}).id
+    bad = _RaisingMapping(OwnBaseException("read"))
+    with TaskManagerClient(config_for(server)) as worker_client:
+        worker = Worker(worker_client, worker_id="w-odd", sleep=RecordingSleep())
+        worker.add_handler(T, lambda task: {"nested": bad} if nested else bad)
+        stats = worker.run(burst=True, handle_signals=False)
+    task = client.get_task(task_id)
+    assert (task.status, task.error_message) == (
+        TaskStatus.FAILED,
+        "the handler's result could not be read: OwnBaseException: read",
+    )
+    assert (stats.failed, stats.completed, stats.lost) == (3, 0, 0)
+
+
+def test_keyboard_interrupt_reading_a_result_stops_like_sigint(
+    client: TaskManagerClient, server: LocalServer, no_retry_waits: None
+) -> None:
+    """KeyboardInterrupt while a result is read: that task fails, the other in flight completes."""
+    client.register_task_type(T, "1.0.0", {"type": "object"})
+    ids = [client.create_task(T, {"n": n}).id for n in range(2)]
+    started = threading.Barrier(2, timeout=WAIT)
+    with TaskManagerClient(config_for(server)) as worker_client:
+        worker = Worker(
+            worker_client, worker_id="w-ki", concurrency=2, grace_period=WAIT, sleep=RecordingSleep()
+        )
+
+        @worker.handler(T)
+        def handle(task: WorkerTask) -> Any:
+            started.wait()
+            if task.params["n"] == 0:
+                return _RaisingMapping(KeyboardInterrupt())
+            deadline = threading.Event()
+            while "stopping" not in repr(worker):  # runs on until the stop is under way
+                assert not deadline.wait(0.005)
+            return {"n": 1}
+
+        stats = worker.run(handle_signals=False)  # not burst: only the interrupt ends this run
+    tasks = [client.get_task(i) for i in ids]
+    assert [t.status for t in tasks] == [TaskStatus.PENDING, TaskStatus.COMPLETED]  # 0: retried later
+    assert "KeyboardInterrupt" in (tasks[0].error_message or "")
+    assert (stats.claimed, stats.completed, stats.failed) == (2, 1, 1)
