@@ -29,7 +29,6 @@ import logging
 import os
 import random
 import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -50,7 +49,7 @@ from ._worker_client import TRANSIENT, WorkerClient
 from ._worker_health import ApiHealth
 from ._worker_id import default_worker_id
 from ._worker_outbox import Outbox
-from ._worker_outbox_store import FileStore, MemoryStore, Store
+from ._worker_outbox_store import open_store
 from ._worker_stats import Counters, WorkerStats
 from ._worker_stop import Interrupted, StopControl
 from ._worker_task import AsyncWorkerTask, RunSettings, TaskRun, WorkerTask
@@ -73,26 +72,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 _FINAL_REPORT_WINDOW = 2.0
 
 
-def _open_store(path: str | None) -> Store:
-    if path is None:
-        return MemoryStore()
-    try:
-        return FileStore(path)
-    except sqlite3.Error as exc:
-        raise OSError(f"cannot use {path!r} as the worker's outbox file: {exc}") from exc
-
-
 class _Run:
     """The collaborators of one run (one event loop), built at its start."""
 
     def __init__(self, worker: Worker) -> None:
+        store = open_store(worker.outbox)  # first: a file that cannot be the outbox fails here
         self.health = ApiHealth(clock=worker._clock, down_cap=worker.down_cap)
         # One thread per handler slot, plus the claim loop's: enough that no call waits for a thread.
         self.client = WorkerClient(worker.client, health=self.health, threads=worker.concurrency + 1)
         self.handler_threads = DaemonPool(worker.concurrency, "taskmanager-handler")
         self.outbox = Outbox(
             self.client,
-            store=_open_store(worker.outbox),
+            store=store,
             parallel=worker.concurrency,
             counters=worker._counters,
             down_cap=worker.down_cap,

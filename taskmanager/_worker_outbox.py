@@ -73,7 +73,7 @@ class Outbox:
 
     async def replay(self) -> None:
         """Deliver what an earlier process left in the file (all of it, a few at a time)."""
-        saved = self._store.saved()
+        saved = self._saved()
         if not saved:
             return
         logger.info("delivering %d outcome(s) saved in the %s before claiming", len(saved), self.where)
@@ -86,6 +86,14 @@ class Outbox:
 
         await asyncio.gather(*(one(outcome) for outcome in saved))
 
+    def _saved(self) -> list[Outcome]:
+        """What the store holds; rows it had to set aside are counted as ``quarantined``."""
+        before = self._store.set_aside
+        try:
+            return self._store.saved()
+        finally:
+            self._counters.add("quarantined", self._store.set_aside - before)
+
     async def deliver(self, outcome: Outcome) -> bool:
         """Report ``outcome``; False when the server said the claim is no longer this worker's."""
         outcome = self._storable(outcome)
@@ -97,7 +105,7 @@ class Outbox:
             return delivered
         finally:
             if answered:  # else cancelled (the worker stopped): it stays in the store
-                self._store.remove(outcome)
+                self._remove(outcome)
                 self._pending.discard(outcome.key)
                 self._counters.set("outbox_pending", len(self._pending))
 
@@ -222,10 +230,21 @@ class Outbox:
                 "task %d: could not save its outcome in the %s: %s", outcome.task_id, self.where, exc
             )
 
+    def _remove(self, outcome: Outcome) -> None:
+        try:
+            self._store.remove(outcome)
+        except sqlite3.Error as exc:  # answered already: a copy left in the file is only sent again
+            logger.error(
+                "task %d: could not remove its answered outcome from the %s: %s",
+                outcome.task_id,
+                self.where,
+                exc,
+            )
+
     def close(self) -> None:
         """The run is over: say what was not delivered (kept in the file, or lost with memory)."""
         try:
-            left = self._store.left()
+            left = self._saved() if self._store.durable else self._store.left()
             ids = ", ".join(str(outcome.task_id) for outcome in sorted(left, key=lambda o: o.task_id))
             if left and self._store.durable:
                 self._counters.set("outbox_pending", len(left))

@@ -7,6 +7,7 @@ the server checks, so a later process delivers a saved outcome under that id, no
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -15,9 +16,15 @@ from typing import Any, Protocol
 
 import attrs
 
+from . import _wire
+from ._arguments import INT64_MAX
 from ._dedupe import walk
+from ._errors import TaskManagerValidationError
+from ._shown import shown
 
-__all__ = ["FileStore", "MemoryStore", "Outcome", "Store"]
+__all__ = ["FileStore", "MemoryStore", "Outcome", "Store", "open_store"]
+
+logger = logging.getLogger("taskmanager.worker")
 
 
 @attrs.frozen
@@ -42,6 +49,8 @@ class Outcome:
 
 class Store(Protocol):
     durable: bool
+    set_aside: int
+    """Saved outcomes found unusable and moved out of the way (kept, not sent)."""
 
     def put(self, outcome: Outcome) -> None: ...
     def remove(self, outcome: Outcome) -> None: ...
@@ -54,6 +63,7 @@ class MemoryStore:
     """Outcomes kept only as long as the process lives."""
 
     durable = False
+    set_aside = 0
 
     def __init__(self) -> None:
         self._items: dict[tuple[int, str], Outcome] = {}
@@ -74,6 +84,7 @@ class MemoryStore:
         self._items.clear()
 
 
+_COLUMNS = ("task_id", "worker_id", "task_type", "ok", "result", "error", "counted", "saved_at")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
     task_id INTEGER NOT NULL,
@@ -87,6 +98,12 @@ CREATE TABLE IF NOT EXISTS outcomes (
     PRIMARY KEY (task_id, worker_id)
 )
 """
+# Rows that cannot be delivered (tampered, truncated, written by something else) are moved here,
+# every value as it was (no column types: nothing is converted), with the reason.
+_QUARANTINE = "quarantined_outcomes"
+_QUARANTINE_COLUMNS = (*_COLUMNS, "reason", "quarantined_at")
+_QUARANTINE_SCHEMA = f"CREATE TABLE IF NOT EXISTS {_QUARANTINE} ({', '.join(_QUARANTINE_COLUMNS)})"
+_TABLES = {"outcomes": _COLUMNS, _QUARANTINE: _QUARANTINE_COLUMNS}
 
 
 def encode_result(result: Mapping[str, Any] | None) -> str | None:
@@ -101,29 +118,141 @@ def encode_result(result: Mapping[str, Any] | None) -> str | None:
     return json.dumps(walk("result", result)[0], separators=(",", ":"), allow_nan=False)
 
 
+def _lenient_text(raw: bytes) -> str:
+    # A TEXT value that is not UTF-8 must not make the whole read fail: the row is set aside.
+    return raw.decode("utf-8", "surrogateescape")
+
+
+class _BadRow(Exception):
+    """Why a saved row cannot be delivered."""
+
+
+def _utf8(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _flag(name: str, value: object) -> bool:
+    if type(value) is not int or value not in (0, 1):
+        raise _BadRow(f"{name} is {shown(value)}, not 0 or 1")
+    return bool(value)
+
+
+def _decoded_result(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+    if not isinstance(raw, bytes):
+        raise _BadRow(f"result is {shown(value)}, not JSON text")
+    try:
+        result = _wire.loads(raw)
+    except ValueError as exc:  # _wire.loads reports every failure, RecursionError too, so
+        raise _BadRow(f"result is not JSON the client can send ({exc})") from None
+    if not isinstance(result, dict):
+        raise _BadRow("result is not a JSON object")
+    return result
+
+
+def _outcome(
+    task_id: object,
+    worker_id: object,
+    task_type: object,
+    ok: object,
+    result: object,
+    error: object,
+    counted: object,
+) -> Outcome:
+    """The outcome a saved row holds; ``_BadRow`` when it cannot be delivered as it is."""
+    if type(task_id) is not int or not 0 < task_id <= INT64_MAX:
+        raise _BadRow(f"task id {shown(task_id)} is not a positive integer")
+    if not _utf8(worker_id) or not str(worker_id).strip():
+        raise _BadRow(f"worker id {shown(worker_id)} is not UTF-8 text")
+    if not _utf8(task_type):
+        raise _BadRow(f"task type {shown(task_type)} is not UTF-8 text")
+    if error is not None and not _utf8(error):
+        raise _BadRow(f"error {shown(error)} is not UTF-8 text")
+    return Outcome(
+        task_id=task_id,
+        worker_id=str(worker_id),
+        task_type=str(task_type),
+        ok=_flag("ok", ok),
+        result=_decoded_result(result),
+        error=None if error is None else str(error),
+        counted=_flag("counted", counted),
+        saved=True,
+    )
+
+
+def shown_path(path: str) -> str:
+    """A path as messages quote it: whole unless absurdly long."""
+    return repr(path) if len(path) <= 300 else shown(path)
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join([shown(name) for name in names[:10]] + (["..."] if len(names) > 10 else []))
+
+
+def _not_an_outbox(path: str, why: str) -> TaskManagerValidationError:
+    return TaskManagerValidationError(f"outbox {shown_path(path)} is not a worker outbox file: {why}")
+
+
 class FileStore:
     """Outcomes in an SQLite file, written before each is sent and removed once answered.
 
     Each write is committed at once (WAL journal): a process killed at any point leaves every
-    outcome it had not delivered in the file.
+    outcome it had not delivered in the file. A file that is not SQLite, or holds tables other
+    than the outbox's, is refused (``TaskManagerValidationError``) before anything is written to
+    it; a saved row that cannot be delivered is moved to the table ``quarantined_outcomes``
+    (kept as it was, with the reason), logged once and counted in ``set_aside``.
     """
 
     durable = True
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.set_aside = 0
         try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise TaskManagerValidationError(
+                f"outbox {shown_path(self.path)} cannot be opened: {exc}"
+            ) from None
+        try:
+            self._db.text_factory = _lenient_text
+            self._check_tables()  # before any write: a file that is not ours stays as it was
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.execute(_SCHEMA)
-        except sqlite3.Error:
+            self._db.execute(_QUARANTINE_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise _not_an_outbox(self.path, str(exc)) from None
+        except BaseException:
             self._db.close()
             raise
 
+    def _check_tables(self) -> None:
+        found = {
+            name
+            for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not str(name).startswith("sqlite_")
+        }
+        others = sorted(found - set(_TABLES))
+        if others:
+            raise _not_an_outbox(self.path, f"it holds other tables ({_listed(others)})")
+        for table in found:
+            columns = sorted(str(row[1]) for row in self._db.execute(f"PRAGMA table_info({table})"))
+            if columns != sorted(_TABLES[table]):
+                raise _not_an_outbox(self.path, f"its table {table} has other columns ({_listed(columns)})")
+
     def put(self, outcome: Outcome) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO outcomes ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 outcome.task_id,
                 outcome.worker_id,
@@ -143,24 +272,60 @@ class FileStore:
 
     def saved(self) -> list[Outcome]:
         rows = self._db.execute(
-            "SELECT task_id, worker_id, task_type, ok, result, error, counted FROM outcomes ORDER BY saved_at"
+            f"SELECT rowid, {', '.join(_COLUMNS[:-1])} FROM outcomes ORDER BY saved_at, rowid"
         ).fetchall()
-        return [
-            Outcome(
-                task_id=task_id,
-                worker_id=worker_id,
-                task_type=task_type,
-                ok=bool(ok),
-                result=None if result is None else json.loads(result),
-                error=error,
-                counted=bool(counted),
-                saved=True,
+        outcomes = []
+        for rowid, *values in rows:
+            try:
+                outcomes.append(_outcome(*values))
+            except _BadRow as bad:
+                self._quarantine(rowid, values[0], str(bad))
+        return outcomes
+
+    def _quarantine(self, rowid: int, task_id: object, reason: str) -> None:
+        """Move one row out of the way, as it is; the worker carries on either way."""
+        self.set_aside += 1
+        columns = ", ".join(_COLUMNS)
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    f"INSERT INTO {_QUARANTINE} ({columns}, reason, quarantined_at) "
+                    f"SELECT {columns}, ?, ? FROM outcomes WHERE rowid = ?",
+                    (reason, time.time(), rowid),
+                )
+                self._db.execute("DELETE FROM outcomes WHERE rowid = ?", (rowid,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            logger.error(
+                "outbox file %s: a saved outcome (task id %s) cannot be delivered (%s) and could not be "
+                "moved to its table %s (%s); left in place, not sent",
+                self.path,
+                shown(task_id),
+                reason,
+                _QUARANTINE,
+                exc,
             )
-            for task_id, worker_id, task_type, ok, result, error, counted in rows
-        ]
+            return
+        logger.error(
+            "outbox file %s: a saved outcome (task id %s) cannot be delivered (%s); moved, as it was, "
+            "to its table %s",
+            self.path,
+            shown(task_id),
+            reason,
+            _QUARANTINE,
+        )
 
     def left(self) -> list[Outcome]:
         return self.saved()
 
     def close(self) -> None:
         self._db.close()
+
+
+def open_store(path: str | None) -> Store:
+    """The worker's store: in memory for None, else the outbox file at ``path``."""
+    return MemoryStore() if path is None else FileStore(path)

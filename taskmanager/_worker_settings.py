@@ -10,6 +10,7 @@ from typing import Any
 from . import _arguments as _args
 from ._errors import TaskManagerValidationError
 from ._shown import shown
+from ._worker_outbox_store import shown_path
 
 __all__ = [
     "MAX_CONCURRENCY",
@@ -73,7 +74,7 @@ def check_outbox(value: Any) -> str | None:
     path = _args.text("outbox", path)
     problem = _outbox_problem(path)
     if problem:
-        raise TaskManagerValidationError(f"outbox {shown(path)} {problem}")
+        raise TaskManagerValidationError(f"outbox {shown_path(path)} {problem}")
     return path
 
 

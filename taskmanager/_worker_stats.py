@@ -23,6 +23,8 @@ class WorkerStats:
     """Outcomes in the outbox now, not yet answered by the server."""
     lost: int = 0
     """Outcomes given up without an answer: only at a stop with no outbox file."""
+    quarantined: int = 0
+    """Rows of the outbox file that could not be delivered, moved to its quarantine table."""
 
 
 class Counters:
