@@ -116,7 +116,8 @@ class Worker:
     default they are kept in memory: they survive any outage the process lives through. With
     ``outbox="worker-outbox.db"`` (an SQLite file) they also survive the process: the next
     worker started on that file delivers them (under the worker id each claim was made with)
-    before claiming anything. One running worker per file.
+    before claiming anything. One running worker per file: another one started on a file in use
+    is refused at start.
     """
 
     def __init__(

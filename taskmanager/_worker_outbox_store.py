@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -197,6 +198,58 @@ def _listed(names: list[str]) -> str:
     return ", ".join([shown(name) for name in names[:10]] + (["..."] if len(names) > 10 else []))
 
 
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+
+def _hold_lock(path: str) -> int:
+    """Lock ``<path>.lock`` for as long as the returned descriptor stays open.
+
+    The operating system drops the lock when the process ends, however it ends (SIGKILL
+    included), so a lock file left behind never blocks the next start; only a live holder does.
+    """
+    try:
+        fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise TaskManagerValidationError(
+            f"outbox {shown_path(path)} cannot be locked: {exc.strerror or exc}"
+        ) from None
+    if not _try_lock(fd):
+        try:
+            holder = os.read(fd, 64).decode("ascii", "replace").strip()
+        except OSError:  # Windows: the holder's locked byte cannot be read
+            holder = ""
+        os.close(fd)
+        held_by = f" ({holder})" if holder.startswith("pid ") and holder[4:].isdigit() else ""
+        raise TaskManagerValidationError(
+            f"outbox {shown_path(path)} is in use by another running worker{held_by}; "
+            "give each running worker its own file"
+        )
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}\n".encode())
+    except OSError:  # only the note of who holds it: the lock itself is taken
+        pass
+    return fd
+
+
 def _not_an_outbox(path: str, why: str) -> TaskManagerValidationError:
     return TaskManagerValidationError(f"outbox {shown_path(path)} is not a worker outbox file: {why}")
 
@@ -216,9 +269,12 @@ class FileStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self.set_aside = 0
+        # Held until close(): a second worker on the file would replay this one's outcomes.
+        self._lock = _hold_lock(self.path)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
+            os.close(self._lock)
             raise TaskManagerValidationError(
                 f"outbox {shown_path(self.path)} cannot be opened: {exc}"
             ) from None
@@ -230,10 +286,10 @@ class FileStore:
             self._db.execute(_SCHEMA)
             self._db.execute(_QUARANTINE_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            self._db.close()
+            self.close()
             raise _not_an_outbox(self.path, str(exc)) from None
         except BaseException:
-            self._db.close()
+            self.close()
             raise
 
     def _check_tables(self) -> None:
@@ -323,7 +379,12 @@ class FileStore:
         return self.saved()
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self._db.close()
+        finally:
+            if self._lock >= 0:
+                os.close(self._lock)  # the lock goes with it
+                self._lock = -1
 
 
 def open_store(path: str | None) -> Store:

@@ -4,7 +4,12 @@ outbox are refused before anything runs."""
 from __future__ import annotations
 
 import logging
+import signal
 import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
 from contextlib import closing
 from pathlib import Path
 
@@ -17,6 +22,7 @@ from taskmanager._worker_outbox_store import FileStore, Outcome
 from .worker_fakes import FakeClient, RecordingSleep
 
 T = "Test.OutboxFile"
+WAIT = 10
 
 # Rows an earlier process (or a hand, or a disk) could have left, each unusable in its own way:
 # (task_id, worker_id, task_type, ok, result, error, counted) as SQL expressions.
@@ -137,3 +143,71 @@ def test_store_reads_back_what_it_saved(tmp_path: Path) -> None:
         ]
     finally:
         store.close()
+
+
+def test_a_second_running_worker_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    """While one worker runs on a file, another one started on it (same process here) is refused
+    at start, before it claims or replays anything; once the first ends, the file is free again."""
+    path = tmp_path / "outbox.db"
+    fake = FakeClient()
+    fake.add(T, {"n": 1})
+    running, release = threading.Event(), threading.Event()
+
+    def hold(task: object) -> dict[str, int]:
+        running.set()
+        assert release.wait(WAIT)
+        return {"n": 1}
+
+    first = Worker(fake, worker_id="w-first", concurrency=1, sleep=RecordingSleep(), outbox=path)
+    first.add_handler(T, hold)
+    results: list[object] = []
+    thread = threading.Thread(target=lambda: results.append(first.run(burst=True, handle_signals=False)))
+    thread.start()
+    try:
+        assert running.wait(WAIT)
+        fake.add(T, {"n": 2})
+        second = Worker(fake, worker_id="w-second", sleep=RecordingSleep(), outbox=path)
+        second.add_handler(T, lambda task: {})
+        calls = len(fake.calls)
+        with pytest.raises(TaskManagerValidationError, match="in use by another running worker") as caught:
+            second.run(burst=True, handle_signals=False)
+        assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+        assert len(fake.calls) == calls and fake.tasks[2].status == "pending"
+    finally:
+        release.set()
+        thread.join(WAIT)
+    assert not thread.is_alive() and len(results) == 1
+    fake.add(T, {"n": 3})
+    assert second.run(burst=True, handle_signals=False).completed == 1
+
+
+_HOLDER = textwrap.dedent(
+    """
+    import sys, threading
+    from taskmanager._worker_outbox_store import FileStore
+    store = FileStore(sys.argv[1])
+    print("holding", flush=True)
+    threading.Event().wait()
+    """
+)
+
+
+def test_a_lock_left_by_a_killed_worker_does_not_block_the_next_start(tmp_path: Path) -> None:
+    """Another process holding the file refuses this one; once that process is killed
+    (SIGKILL: no clean-up ran), the next worker starts on the file at once."""
+    path = tmp_path / "outbox.db"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        fake = FakeClient()
+        fake.add(T, {})
+        worker = Worker(fake, sleep=RecordingSleep(), outbox=path)
+        worker.add_handler(T, lambda task: {})
+        with pytest.raises(TaskManagerValidationError, match="in use by another running worker"):
+            worker.run(burst=True, handle_signals=False)
+        assert fake.calls == []
+    finally:
+        holder.kill()
+        holder.communicate(timeout=WAIT)
+    assert holder.returncode == -signal.SIGKILL
+    assert worker.run(burst=True, handle_signals=False).completed == 1
