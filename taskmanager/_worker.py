@@ -53,6 +53,7 @@ from ._worker_outbox_store import open_store
 from ._worker_stats import Counters, WorkerStats
 from ._worker_stop import Interrupted, StopControl
 from ._worker_task import AsyncWorkerTask, RunSettings, TaskRun, WorkerTask
+from ._worker_text import describe_error
 from ._worker_threads import DaemonPool
 
 if TYPE_CHECKING:
@@ -299,9 +300,12 @@ class Worker:
                 await self._stop.unless(self._stop.stopping, run.outbox.replay())
             await self._claim_loop(run, burst=burst, max_tasks=max_tasks)
             await self._drain()
+        except BaseException as exc:  # a wrong key, a cancelled arun(), Ctrl+C...: nothing stranded
+            await self._fail_back(f"the run ended by {describe_error(exc)}")
+            raise
         finally:
             restore_signals()
-            await self._abandon_all()  # only left when the run ends by an exception
+            await self._abandon_all()  # only left when even the fail-back was cut short
             await run.aclose()
             self._running = False
             self._stop.unbind()
@@ -442,18 +446,37 @@ class Worker:
             await self._wait_for_a_task(stopping)
         while self._inflight and not forced.is_set():
             await self._wait_for_a_task(forced)
-        # Handlers still running are abandoned (their failure is reported); reports under way get
-        # a last short window, then stay in the outbox.
+        await self._give_up_running()
+
+    async def _give_up_running(self, why: str | None = None) -> None:
+        """Abandon the handlers still running (their failure is reported); the reports under way
+        get a last short window, then stay in the outbox (a file), or are logged lost (memory)."""
         for job, task_run in list(self._inflight.items()):
-            if task_run.abandon():
+            if task_run.abandon(why):
                 job.cancel()
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=_FINAL_REPORT_WINDOW)
         await self._abandon_all()
+
+    async def _fail_back(self, why: str) -> None:
+        """The run ends by an exception: report every task in flight within the short window."""
+        self._stop.request(why)  # nothing more is claimed, whatever still runs
+        if not self._inflight:
+            return
+        ids = sorted(task_run.id for task_run in self._inflight.values())
+        logger.error(
+            "worker %s: %s; failing back the %d task(s) in flight: %s",
+            self.worker_id,
+            why,
+            len(ids),
+            ", ".join(map(str, ids)),
+        )
+        await self._give_up_running(why)
 
     async def _abandon_all(self) -> None:
         """Cancel every task run still going (its outcome, if any, stays in the outbox)."""
         for job in list(self._inflight):
             job.cancel()
         if self._inflight:
-            await asyncio.wait(set(self._inflight))
+            # Bounded: a handler that swallows its cancellation must not hold the end of the run.
+            await asyncio.wait(set(self._inflight), timeout=_FINAL_REPORT_WINDOW)

@@ -201,6 +201,7 @@ class TaskRun:
         self._interrupt = interrupt
         self.abandoned = False
         """True once the worker gave up on the handler (it stopped without it)."""
+        self._abandoned_why: str | None = None
         self.reporting = False
         """True once the handler is done and its outcome is being reported."""
         self.claim_lost = False
@@ -211,11 +212,15 @@ class TaskRun:
         self.id = claimed.id
         self.type = claimed.type
 
-    def abandon(self) -> bool:
-        """Give up on a handler still running; False when it already finished (leave it be)."""
+    def abandon(self, why: str | None = None) -> bool:
+        """Give up on a handler still running; False when it already finished (leave it be).
+
+        ``why`` (what ended the run) replaces the grace period in the failure reported for it.
+        """
         if self.reporting or self.abandoned:
             return False
         self.abandoned = True
+        self._abandoned_why = why
         return True
 
     async def run(self) -> None:
@@ -240,17 +245,16 @@ class TaskRun:
             try:
                 result = await self._call_handler(self._handler)
             except asyncio.CancelledError as exc:
+                current = asyncio.current_task()
+                if not self.abandoned and current is not None and current.cancelling():
+                    # This run itself is cancelled (the event loop is shutting down): the task
+                    # is failed back all the same, never left claimed.
+                    self.abandon("its event loop is shutting down")
                 if self.abandoned:
-                    error = (
-                        f"worker {settings.worker_id} stopped ({self._stop_reason()}) before the handler "
-                        f"finished within the {settings.grace_period:g}s grace period"
-                    )
+                    error = self._abandoned_error()
                     logger.warning("task %d (%s): %s", self.id, self.type, error)
                     await self._report(ok=False, error=error)
                     return
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise  # this run itself is being cancelled
                 await self._handler_failed(exc)  # the handler raised CancelledError of its own
                 return
             except KeyboardInterrupt as exc:
@@ -272,6 +276,15 @@ class TaskRun:
         self.reporting = True
         self.check_lease()
         await self._report(ok=True, result=result)
+
+    def _abandoned_error(self) -> str:
+        settings = self.settings
+        if self._abandoned_why is not None:
+            return f"worker {settings.worker_id} stopped ({self._abandoned_why}) before the handler finished"
+        return (
+            f"worker {settings.worker_id} stopped ({self._stop_reason()}) before the handler "
+            f"finished within the {settings.grace_period:g}s grace period"
+        )
 
     async def _handler_failed(self, exc: BaseException) -> None:
         self.reporting = True
