@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._arguments import optional_text
 from ._dedupe import walk
 from ._errors import (
     TaskClaimedByAnotherWorkerError,
@@ -22,6 +23,7 @@ from ._errors import (
     TaskManagerValidationError,
     TaskNotClaimedError,
 )
+from ._shown import shown
 from ._worker_client import TRANSIENT, WorkerClient
 from ._worker_outbox import Outbox, Outcome
 from ._worker_stats import Counters
@@ -91,12 +93,17 @@ def _handle(fn: Callable[..., Any], task: _BaseWorkerTask) -> Any:
 def _progress_value(progress: object, message: object) -> int:
     """The 0-100 integer a progress report sends (out-of-range numbers are clamped)."""
     if isinstance(progress, bool) or not isinstance(progress, numbers.Real):
-        raise TaskManagerValidationError(f"progress must be a number from 0 to 100, got {progress!r}")
-    value = float(progress)
-    if not math.isfinite(value):
-        raise TaskManagerValidationError(f"progress must be a finite number, got {progress!r}")
-    if message is not None and not isinstance(message, str):
-        raise TaskManagerValidationError(f"message must be a string, got {type(message).__name__}")
+        raise TaskManagerValidationError(f"progress must be a number from 0 to 100, got {shown(progress)}")
+    if isinstance(progress, int):  # exact, however large (float() of 10**400 overflows)
+        value = float(min(100, max(0, int.__int__(progress))))
+    else:
+        try:
+            value = float(progress)
+        except Exception as exc:  # a Real whose __float__ raises or overflows
+            raise TaskManagerValidationError(f"progress could not be read: {shown(exc)}") from None
+        if not math.isfinite(value):
+            raise TaskManagerValidationError(f"progress must be a finite number, got {shown(progress)}")
+    optional_text("message", message)  # a string UTF-8 can carry, or None: refused here, not logged
     return min(100, max(0, round(value)))
 
 

@@ -299,3 +299,41 @@ def test_keyboard_interrupt_reading_a_result_stops_like_sigint(
     assert [t.status for t in tasks] == [TaskStatus.PENDING, TaskStatus.COMPLETED]  # 0: retried later
     assert "KeyboardInterrupt" in (tasks[0].error_message or "")
     assert (stats.claimed, stats.completed, stats.failed) == (2, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("progress", "message", "sent"),
+    [(10**400, None, 100), (-(10**400), None, 0), (50, "\ud800", None), (50, b"x", None)],
+    ids=["huge int", "huge negative int", "lone surrogate message", "bytes message"],
+)
+def test_report_progress_checks_are_complete(progress: Any, message: Any, sent: int | None) -> None:
+    """A huge int is clamped like any out-of-range number; a message UTF-8 cannot carry raises
+    TaskManagerValidationError like one that is not a string (sync and async alike)."""
+    fake = FakeClient()
+    fake.add(T, {})
+    worker = Worker(AsyncFakeClient(fake), worker_id="w1", concurrency=1, sleep=RecordingSleep())
+    outcomes: list[object] = []
+
+    def sync_handler(task: WorkerTask) -> None:
+        try:
+            outcomes.append(task.report_progress(progress, message))
+        except BaseException as exc:
+            outcomes.append(type(exc))
+
+    async def async_handler(task: Any) -> None:
+        try:
+            outcomes.append(await task.report_progress(progress, message))
+        except BaseException as exc:
+            outcomes.append(type(exc))
+
+    worker.add_handler(T, sync_handler)
+    worker.run(burst=True, handle_signals=False)
+    worker.add_handler(T, async_handler)
+    fake.add(T, {})
+    worker.run(burst=True, handle_signals=False)
+    if sent is None:
+        assert outcomes == [TaskManagerValidationError] * 2
+        assert "progress" not in fake.calls
+    else:
+        assert outcomes == [True, True]
+        assert [t.progress for t in fake.tasks.values()] == [sent, sent]
