@@ -92,7 +92,11 @@ class TaskManagerClient(BaseClient):
                     sleep(step.seconds)
                     step = op.send(RESUMED)
                 else:
-                    step = op.send(self._send(step))
+                    try:
+                        reply = self._send(step)
+                    except StopIteration as exc:  # a transport's or hook's own, not the operation's end
+                        raise RuntimeError("the HTTP transport raised StopIteration") from exc
+                    step = op.send(reply)
         except StopIteration as stop:
             result: T = stop.value
             return result
