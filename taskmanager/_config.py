@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from ._arguments import text
+from ._arguments import seconds, text
 from ._env_file import env_file_values
 from ._errors import TaskManagerValidationError
 from ._shown import shown
@@ -67,7 +67,28 @@ def _to_url(value: str) -> str:
         )
     if port == 0:
         raise TaskManagerValidationError(f"api_url has port 0, got {shown(url)}")
+    problem = _host_problem(url)
+    if problem:
+        raise TaskManagerValidationError(f"api_url {problem}: {shown(url)}")
     return url
+
+
+def _host_problem(url: str) -> str | None:
+    """Why httpx or the socket layer would refuse the host of ``url`` at the first call (None: fine).
+
+    httpx checks IDNA labels (``xn--``) and IP literals when it builds the URL; the socket layer
+    encodes the name with Python's ``idna`` codec, which refuses empty labels and labels over 63
+    characters. Both are done here, so such a URL never gets as far as a call.
+    """
+    import httpx  # here: the client needs it anyway, config alone does not
+
+    try:
+        host = httpx.URL(url).host
+        if ":" not in host:  # an IPv6 literal is not a name to encode
+            host.encode("idna")
+    except (httpx.InvalidURL, UnicodeError) as err:  # idna's errors are UnicodeErrors
+        return f"is not a URL a call can be sent to ({str(err)[:80]})"
+    return None
 
 
 def _redact(key: str | None) -> str:
@@ -93,17 +114,9 @@ MAX_RETRY_ATTEMPTS = 100
 
 
 def _number(name: str, value: object) -> float:
-    if isinstance(value, bool):
-        raise TaskManagerValidationError(f"{name} must be a number of seconds, got {value!r}")
-    try:
-        number = float(value)  # type: ignore[arg-type]  # anything float() refuses is refused below
-    except (TypeError, ValueError, OverflowError):
-        raise TaskManagerValidationError(f"{name} must be a number of seconds, got {shown(value)}") from None
-    if not 0 < number <= MAX_SECONDS:  # NaN fails this too
-        raise TaskManagerValidationError(
-            f"{name} must be a finite number of seconds > 0 and <= {MAX_SECONDS:g}, got {shown(value)}"
-        )
-    return number
+    # An int or a float, as every number of seconds the package takes: text ("5") and bools are
+    # refused, not converted.
+    return seconds(name, value, maximum=MAX_SECONDS)
 
 
 # One named converter per field: the attrs mypy plugin understands only named functions.

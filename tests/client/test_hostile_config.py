@@ -27,6 +27,9 @@ _BAD_SECONDS = [
     "inf",
     "nan",
     "1e999",
+    "5",
+    "2.5",
+    b"5",
     None,
     [1],
 ]
@@ -35,7 +38,8 @@ _BAD_SECONDS = [
 @pytest.mark.parametrize("field", ["timeout", "retry_backoff", "retry_max_delay"])
 @pytest.mark.parametrize("value", _BAD_SECONDS, ids=repr)
 def test_seconds_settings_out_of_range_are_refused(field: str, value: Any) -> None:
-    """timeout, retry_backoff, retry_max_delay: finite, > 0 and at most an hour, never a bool."""
+    """timeout, retry_backoff, retry_max_delay: finite, > 0 and at most an hour, never a bool or
+    text (like every other number of seconds the package takes)."""
     with pytest.raises(TaskManagerValidationError) as caught:
         TaskManagerConfig(**{field: value})
     assert len(str(caught.value)) < 200
@@ -43,9 +47,9 @@ def test_seconds_settings_out_of_range_are_refused(field: str, value: Any) -> No
 
 @pytest.mark.parametrize("field", ["timeout", "retry_backoff", "retry_max_delay"])
 def test_seconds_settings_at_their_bounds_are_kept(field: str) -> None:
-    """An hour is allowed; so is a number given as text (the environment's form)."""
+    """An hour is allowed, as an int or a float."""
     assert getattr(TaskManagerConfig(**{field: 3600}), field) == 3600.0
-    assert getattr(TaskManagerConfig(**{field: "2.5"}), field) == 2.5
+    assert getattr(TaskManagerConfig(**{field: 2.5}), field) == 2.5
 
 
 @pytest.mark.parametrize("value", [5000, 101, -1, True, 1.5, "3", 10**400, None], ids=repr)
@@ -86,6 +90,14 @@ class _BadStr:
         "http://ho\nst/api",
         "http://\ud800/api",
         "http://ünicode.example/api",
+        # Hosts httpx or the socket layer cannot encode (IDNA), and hosts that are not hosts.
+        "http://xn--/api",
+        "http://xn--zz-zzzzz/api",
+        "http://a..b/api",
+        "http://.a/api",
+        f"http://{'a' * 64}.example/api",
+        "http://[::1]x/api",
+        "http://256.256.256.256/api",
         42,
         _BadStr(),
     ],
@@ -106,7 +118,15 @@ def test_api_url_with_credentials_is_refused_without_echo() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://[::1]:8080/api", "https://xn--nicode-2ya.example/api/", "http://127.0.0.1:9"]
+    "url",
+    [
+        "http://[::1]:8080/api",
+        "https://xn--nicode-2ya.example/api/",
+        "http://127.0.0.1:9",
+        "http://localhost/api",
+        f"http://{'a' * 63}.example/api",
+        "http://host.example./api",
+    ],
 )
 def test_usable_api_urls_are_kept(url: str) -> None:
     """IPv6 literals, punycode hosts and URLs without a path are fine; one trailing slash is dropped."""
