@@ -208,14 +208,6 @@ def walk(name: str, value: Any) -> tuple[Any, str]:
         raise TaskManagerValidationError(f"{name} could not be read: {shown(err)}") from err
 
 
-def _canonical(value: Any, path: str) -> Any:
-    """``value`` with keys sorted at every level; TaskManagerValidationError if it cannot be sent.
-
-    ``path`` names the value in messages ("params", "result", "param_schema").
-    """
-    return walk(path or "params", value)[0]
-
-
 def _check_text(text: str, path: str) -> None:
     try:
         text.encode("utf-8")
