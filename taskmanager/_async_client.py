@@ -119,7 +119,11 @@ class AsyncTaskManagerClient(BaseClient):
                     await asleep(step.seconds)
                     step = op.send(RESUMED)
                 else:
-                    step = op.send(await self._send(step))
+                    try:
+                        reply = await self._send(step)
+                    except StopIteration as exc:  # as in the sync client (a coroutine raises RuntimeError)
+                        raise RuntimeError("the HTTP transport raised StopIteration") from exc
+                    step = op.send(reply)
         except StopIteration as stop:
             result: T = stop.value
             return result
