@@ -24,6 +24,7 @@ from pathlib import Path
 from bench_common import ROOT, Compare, Row, median
 
 VENV = ROOT / "build" / "bench-runtime-venv"
+PYCACHE = ROOT / "build" / "bench-pycache"
 
 CASES = {
     "import httpx": "import httpx",
@@ -66,9 +67,24 @@ def runtime_python() -> tuple[Path, list[str]]:
     return python, listed
 
 
+def _env() -> dict[str, str]:
+    """The interpreter's environment: the source on the path, and bytecode cached for every module.
+
+    An installed package has its ``.pyc`` files (pip writes them), and so do httpx and attrs
+    here. With ``PYTHONDONTWRITEBYTECODE`` set (as it may be in a development shell), the
+    package's own modules would instead be compiled from source on every run, about as long as
+    running them: the cache goes under ``build/`` (``PYTHONPYCACHEPREFIX``, used for every module
+    alike, so the first run of each case writes it) rather than into the source tree.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "generated")])
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    return env
+
+
 def _top_level_imports(python: Path, code: str) -> dict[str, float]:
     """Top-level module -> cumulative import microseconds, for ``code`` in a fresh interpreter."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "generated")])}
+    env = _env()
     proc = subprocess.run(
         [str(python), "-X", "importtime", "-c", code],
         cwd=ROOT,

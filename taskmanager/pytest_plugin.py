@@ -30,19 +30,20 @@ For plain vcrpy without pytest-recording, :func:`vcr_config` returns the same fi
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import secrets
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from ._async_client import AsyncTaskManagerClient
-from ._client import TaskManagerClient
-from ._config import TaskManagerConfig
-from ._errors import TaskManagerError
+# The clients (httpx) and asyncio load with the first fixture that needs them: pytest loads this
+# plugin in every session wherever the package is installed, most of which use no fixture here.
+if TYPE_CHECKING:
+    from ._async_client import AsyncTaskManagerClient
+    from ._client import TaskManagerClient
+    from ._config import TaskManagerConfig
 
 __all__ = [
     "FIXED_START",
@@ -226,6 +227,8 @@ def taskmanager_server(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 def _config(server: Any) -> TaskManagerConfig:
+    from ._config import TaskManagerConfig
+
     return TaskManagerConfig(
         api_url=server.url, api_key=server.api_key, retry_attempts=0, worker_id=TEST_WORKER_ID
     )
@@ -234,6 +237,8 @@ def _config(server: Any) -> TaskManagerConfig:
 @pytest.fixture
 def taskmanager_client(taskmanager_server: Any) -> Iterator[TaskManagerClient]:
     """A TaskManagerClient bound to ``taskmanager_server``."""
+    from ._client import TaskManagerClient
+
     with TaskManagerClient(_config(taskmanager_server)) as client:
         yield client
 
@@ -241,6 +246,11 @@ def taskmanager_client(taskmanager_server: Any) -> Iterator[TaskManagerClient]:
 @pytest.fixture
 def async_taskmanager_client(taskmanager_server: Any) -> Iterator[AsyncTaskManagerClient]:
     """An AsyncTaskManagerClient bound to ``taskmanager_server`` (use it from any async test)."""
+    import asyncio
+
+    from ._async_client import AsyncTaskManagerClient
+    from ._errors import TaskManagerError
+
     client = AsyncTaskManagerClient(_config(taskmanager_server))
     yield client
     with contextlib.suppress(TaskManagerError):  # its event loop may still be running elsewhere

@@ -29,7 +29,8 @@ def _types_in(hint: Any) -> list[Any]:
 def _hints(obj: Any) -> dict[str, Any]:
     # Modules import some annotation names only for type checkers; the public namespace has them.
     module = inspect.getmodule(obj)
-    namespace = {**vars(taskmanager), **(vars(module) if module else {})}
+    public = {name: getattr(taskmanager, name) for name in taskmanager.__all__}  # each loads on first use
+    namespace = {**public, **(vars(module) if module else {})}
     return typing.get_type_hints(obj, globalns=namespace)
 
 
