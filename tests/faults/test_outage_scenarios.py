@@ -176,10 +176,10 @@ _OUTBOX_WORKER = textwrap.dedent(
                     claim_timeout=300, outbox=outbox)
 
     @worker.handler(task_type)
-    def handle(task):
-        print(f"start {task.id}", flush=True)
+    def handle(task):  # one write per line: print() writes the newline apart, and two handlers run at once
+        sys.stdout.write(f"start {task.id}\\n")
         time.sleep(0.1)
-        print(f"done {task.id}", flush=True)
+        sys.stdout.write(f"done {task.id}\\n")
         return {"n": task.params["n"], "by": worker_id}
 
     stats = worker.run(burst=True, handle_signals=False)
