@@ -4,7 +4,11 @@ helper task), the tasks in flight are failed back on the server, never left ``cl
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import subprocess
+import sys
+import textwrap
 import threading
 from typing import Any
 
@@ -117,32 +121,58 @@ async def test_a_cancelled_arun_fails_back_the_tasks_in_flight(
     assert client.get_task(next(i for i in ids if i not in started)).status is TaskStatus.PENDING
 
 
-@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+# In a process of its own: an exception escaping the event loop is how that process ends.
+SPAWNS_AN_INTERRUPT = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from taskmanager import TaskManagerClient, TaskManagerConfig
+    from taskmanager._worker import Worker
+
+    url, key = sys.argv[1], sys.argv[2]
+    exc = KeyboardInterrupt() if sys.argv[3] == "KeyboardInterrupt" else SystemExit(4)
+    other_started = asyncio.Event()
+
+    async def helper():
+        raise exc
+
+    async def handler(task):
+        if task.params["n"] == 0:
+            await asyncio.wait_for(other_started.wait(), 10)
+            asyncio.get_running_loop().create_task(helper())
+        else:
+            other_started.set()
+        await asyncio.sleep(10)
+
+    client = TaskManagerClient(TaskManagerConfig(api_url=url, api_key=key, retry_attempts=0))
+    worker = Worker(client, worker_id="w-ki", concurrency=2, grace_period=10)
+    worker.add_handler("Test.RunEnds", handler)
+    try:
+        worker.run(handle_signals=False)
+    except BaseException as raised:
+        s = worker.stats
+        seen = {"raised": type(raised).__name__, "claimed": s.claimed, "failed": s.failed, "lost": s.lost}
+        print(json.dumps(seen))
+        raise
+    """
+)
+
+
+@pytest.mark.parametrize("exc", ["KeyboardInterrupt", "SystemExit"])
 def test_ctrl_c_out_of_a_handler_s_helper_task_fails_back_the_tasks_in_flight(
-    exc: type[BaseException], client: TaskManagerClient, server: LocalServer
+    exc: str, client: TaskManagerClient, server: LocalServer
 ) -> None:
     """KeyboardInterrupt/SystemExit out of a task a handler spawned escapes the loop: run()
     raises it, after failing back both tasks in flight."""
     ids = _tasks(client, 2)
-    other_started = asyncio.Event()
-
-    async def helper() -> None:
-        raise exc
-
-    async def handler(task: Any) -> None:
-        if task.params["n"] == 0:
-            await asyncio.wait_for(other_started.wait(), WAIT)
-            asyncio.get_running_loop().create_task(helper())
-        else:
-            other_started.set()
-        await asyncio.sleep(WAIT)
-
-    with TaskManagerClient(config_for(server)) as worker_client:
-        worker = Worker(worker_client, worker_id="w-ki", concurrency=2, grace_period=WAIT)
-        worker.add_handler(T, handler)
-        with pytest.raises(exc):
-            worker.run(handle_signals=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", SPAWNS_AN_INTERRUPT, server.url, server.api_key, exc],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report == {"raised": exc, "claimed": 2, "failed": 2, "lost": 0}
     tasks = [client.get_task(task_id) for task_id in ids]
     assert [t.status for t in tasks] == [TaskStatus.PENDING] * 2
     assert all("stopped" in (t.error_message or "") for t in tasks), [t.error_message for t in tasks]
-    assert (worker.stats.claimed, worker.stats.failed, worker.stats.lost) == (2, 2, 0)
