@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._errors import (
+    TaskManagerAPIError,
     TaskManagerConnectionError,
     TaskManagerEventLoopError,
     TaskManagerProtocolError,
@@ -27,7 +28,7 @@ from ._worker_threads import DaemonPool
 if TYPE_CHECKING:
     from ._models import ClaimedTask, CompletionOutcome, ProgressUpdate
 
-__all__ = ["TRANSIENT", "WorkerClient", "is_async_client"]
+__all__ = ["TRANSIENT", "WorkerClient", "is_async_client", "refused_for_good"]
 
 logger = logging.getLogger("taskmanager.worker")
 
@@ -38,6 +39,14 @@ TRANSIENT = (
     TaskManagerRateLimitError,
     TaskManagerProtocolError,
 )
+
+
+def refused_for_good(exc: BaseException) -> bool:
+    """A 4xx the client has no error class for (405, 409, 410, 413, 418...): the server, or a
+    proxy before it, answered the request itself, and the same request gets the same answer."""
+    return type(exc) is TaskManagerAPIError and exc.status_code is not None and 400 <= exc.status_code < 500
+
+
 # How long the end of a run waits for an async client to let go of its connections.
 _RELEASE_TIMEOUT = 2.0
 

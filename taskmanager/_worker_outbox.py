@@ -27,7 +27,7 @@ from ._errors import (
     TaskNotClaimedError,
 )
 from ._worker_backoff import down_delay
-from ._worker_client import TRANSIENT, WorkerClient
+from ._worker_client import TRANSIENT, WorkerClient, refused_for_good
 from ._worker_outbox_store import Outcome, Store, encode_result
 from ._worker_stats import Counters
 from ._worker_text import describe_error
@@ -143,7 +143,7 @@ class Outbox:
                 await self._wait_to_retry(outcome, failures, exc)
                 continue
             except TaskManagerError as exc:
-                if isinstance(exc, _REFUSED):
+                if isinstance(exc, _REFUSED) or refused_for_good(exc):
                     replacement = self._refused(outcome, exc)
                     if replacement is None:
                         return True
@@ -195,18 +195,21 @@ class Outbox:
         """What to send instead of an outcome the client refused to send (None: nothing)."""
         if outcome.ok:
             reason = exc.message if isinstance(exc, TaskManagerError) else describe_error(exc)
-            replacement = attrs.evolve(
-                outcome, ok=False, result=None, error=f"the handler's result was refused: {reason}"
-            )
+            error = f"the handler's result was refused: {reason}"
+            if getattr(exc, "status_code", None) == 413:  # a proxy's or the server's body limit
+                error = "the handler's result was too large for the server (HTTP 413)"
+            replacement = attrs.evolve(outcome, ok=False, result=None, error=error)
         elif outcome.error != _FALLBACK_ERROR:
             replacement = attrs.evolve(outcome, error=_FALLBACK_ERROR)
-        else:  # not even the plainest failure can be sent: say so rather than spin
-            self._counters.add("lost")
+        else:  # not even the plainest failure is taken: an answer, so say so rather than spin
+            self._counters.add("refused")
             logger.error(
-                "task %d (%s): outcome lost, the client refuses to send any: %s",
+                "task %d (%s): every outcome was refused (last: %s); nothing more is sent, "
+                "the server releases the task when its claim times out (%gs)",
                 outcome.task_id,
                 outcome.task_type,
                 describe_error(exc),
+                self._claim_timeout,
             )
             return None
         logger.warning("task %d (%s): %s", outcome.task_id, outcome.task_type, replacement.error)

@@ -23,6 +23,9 @@ class WorkerStats:
     """Outcomes in the outbox now, not yet answered by the server."""
     lost: int = 0
     """Outcomes given up without an answer: only at a stop with no outbox file."""
+    refused: int = 0
+    """Outcomes the server refused for good, even as the plainest failure (a 4xx with no
+    retry in it): nothing more is sent; the server releases the task at its claim timeout."""
     quarantined: int = 0
     """Rows of the outbox file that could not be delivered, moved to its quarantine table."""
 
