@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -240,8 +241,9 @@ def test_server_errors_and_the_access_log_go_to_stderr(tmp_path: Path) -> None:
         # break the database under the running server: the next write is a 500
         import sqlite3
 
-        with sqlite3.connect(db) as other:
+        with contextlib.closing(sqlite3.connect(db)) as other:  # closed: Python 3.13 warns of an open one
             other.execute("DROP TABLE tasks")
+            other.commit()
         register = {"name": "A.B", "version": "1", "param_schema": {"type": "object"}}
         assert httpx.post(url + "/task-types/register", json=register, headers=headers).status_code == 200
         reply = httpx.post(url + "/tasks", json={"type": "A.B", "params": {"a": 1}}, headers=headers)
