@@ -553,8 +553,11 @@ def to_created(data: Any, task_type: str, local_key: str, uncertain: bool) -> tu
 
 
 def to_claimed(data: Any, worker_id: str, task_type_id: int) -> ClaimedTask:
+    task_id = _int(data["id"])
+    if task_id < 1:  # no task has it: its outcome could never be reported
+        raise ValueError(f"expected a task id of 1 or more, got {task_id}")
     return ClaimedTask(
-        id=_int(data["id"]),
+        id=task_id,
         type=_str(data["type"]),
         params=_dict(data["params"]) or {},
         attempts=_int(data["attempts"]),

@@ -157,3 +157,12 @@ def test_huge_protocol_error_body_is_quoted_from_its_start(kind: str) -> None:
         run(kind, OPS["get_task"], handler)
     assert "<html>" in caught.value.message
     assert len(caught.value.message) < 1000
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("task_id", [-5, 0])
+def test_claim_reply_naming_an_id_no_task_can_have_is_a_protocol_error(kind: str, task_id: int) -> None:
+    """A claimed task with id -5 or 0 could never be reported: refused as a garbled reply."""
+    claimed = {"id": task_id, "type": "T", "params": {"k": "v"}, "attempts": 1, "priority": 0}
+    with pytest.raises(TaskManagerProtocolError, match="task id"):
+        run(kind, OPS["claim_task_by_id"], Recorder(200, _envelope(claimed)))
