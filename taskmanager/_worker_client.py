@@ -76,6 +76,11 @@ class WorkerClient:
         self._async = is_async_client(client)
         self._pool = None if self._async else DaemonPool(threads, "taskmanager-api")
 
+    @property
+    def resting(self) -> bool:
+        """The API is failing right now (see ``ApiHealth.resting``)."""
+        return self._health.resting()
+
     async def claim(self, types: Sequence[str], *, worker_id: str, policy: ClaimPolicy) -> ClaimedTask | None:
         result: ClaimedTask | None = await self._call(
             "claim_task", types[0] if len(types) == 1 else list(types), worker_id=worker_id, policy=policy

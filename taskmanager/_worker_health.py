@@ -19,9 +19,17 @@ class ApiHealth:
         self.failures = 0
         """Failed calls since the last one that got an answer."""
         self._down_since: float | None = None
+        self._failed_at = 0.0
+
+    def resting(self) -> bool:
+        """True while calls fail and the last failure is under ``down_cap`` old: calls that can
+        be skipped (progress reports) are, so no handler waits through an outage's retries.
+        (Past ``down_cap`` one is let through again: it finds out whether the API is back.)"""
+        return self._down_since is not None and self._clock() - self._failed_at < self._down_cap
 
     def down(self, reason: object) -> None:
         self.failures += 1
+        self._failed_at = self._clock()
         if self._down_since is None:
             self._down_since = self._clock()
             logger.warning(

@@ -348,6 +348,9 @@ class TaskRun:
             return False
         value = _progress_value(progress, message)
         self.check_lease()
+        if self._client.resting:  # informative only: not worth a handler's wait through retries
+            logger.debug("task %d: progress not sent, the API is failing", self.id)
+            return False
         try:
             await self._client.progress(self.id, value, worker_id=self.settings.worker_id, message=message)
         except (TaskClaimedByAnotherWorkerError, TaskNotClaimedError) as exc:

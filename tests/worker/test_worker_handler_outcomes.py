@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from taskmanager import TaskManagerClient, TaskManagerValidationError, TaskStatus
+from taskmanager import TaskManagerClient, TaskManagerConnectionError, TaskManagerValidationError, TaskStatus
 from taskmanager._worker import Worker, WorkerTask
 from taskmanager.server import LocalServer
 
@@ -322,3 +322,18 @@ def test_report_progress_checks_are_complete(progress: Any, message: Any, sent: 
     else:
         assert outcomes == [True, True]
         assert [t.progress for t in fake.tasks.values()] == [sent, sent]
+
+
+def test_progress_is_not_sent_while_the_api_is_failing() -> None:
+    """Once a report finds the API failing, the next reports return False without a call, so a
+    handler reporting often does not wait through the client's retries of each one."""
+    fake = FakeClient()
+    fake.add(T, {})
+    fake.progress_errors.append(TaskManagerConnectionError("connection refused", request_sent=False))
+    worker = Worker(fake, worker_id="w1", concurrency=1, sleep=RecordingSleep())
+    reported: list[bool] = []
+    worker.add_handler(T, lambda task: reported.extend(task.report_progress(n * 20) for n in range(5)))
+    stats = worker.run(burst=True, handle_signals=False)
+    assert reported == [False] * 5
+    assert fake.calls.count("progress") == 1
+    assert stats.completed == 1

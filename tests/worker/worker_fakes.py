@@ -50,6 +50,7 @@ class FakeClient:
         self.tasks: dict[int, FakeTask] = {}
         self.claim_errors: deque[Exception] = deque()
         self.complete_errors: deque[Exception] = deque()
+        self.progress_errors: deque[Exception] = deque()
         self.calls: list[str] = []
         self._lock = threading.Lock()
 
@@ -114,6 +115,8 @@ class FakeClient:
     ) -> ProgressUpdate:
         with self._lock:
             self.calls.append("progress")
+            if self.progress_errors:
+                raise self.progress_errors.popleft()
             task = self._owned(task_id, worker_id)
             task.progress = progress
             task.progress_messages.append(message)
