@@ -4,6 +4,7 @@ plainest failure, is given up and counted ``refused``, never retried or carried 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -57,7 +58,7 @@ def _run_guarded(worker: Worker) -> Any:
 
 
 def _rows(path: Path) -> int:
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:  # closed: Python 3.13 warns of an open one
         count: int = db.execute("SELECT count(*) FROM outcomes").fetchone()[0]
     return count
 
