@@ -29,12 +29,13 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
     if ok:
         future.set_result(value)
         return
-    try:
-        future.set_exception(value)
-    except TypeError:  # asyncio refuses StopIteration into a future: carry it in a RuntimeError
+    if isinstance(value, StopIteration):
+        # asyncio will not carry StopIteration in a future (3.11/3.12 raise TypeError, 3.13 wraps
+        # it in a RuntimeError of its own wording): carry it in a RuntimeError here, alike on all.
         error = RuntimeError(f"the call raised {describe_error(value)}")
         error.__cause__ = value
-        future.set_exception(error)
+        value = error
+    future.set_exception(value)
 
 
 class DaemonPool:
