@@ -16,19 +16,22 @@ from typing import TYPE_CHECKING, Any
 from ._errors import (
     TaskManagerAPIError,
     TaskManagerConnectionError,
+    TaskManagerError,
     TaskManagerEventLoopError,
     TaskManagerProtocolError,
     TaskManagerRateLimitError,
     TaskManagerServerError,
+    TaskManagerValidationError,
 )
 from ._policies import ClaimPolicy
 from ._worker_health import ApiHealth
+from ._worker_text import describe_error
 from ._worker_threads import DaemonPool
 
 if TYPE_CHECKING:
     from ._models import ClaimedTask, CompletionOutcome, ProgressUpdate
 
-__all__ = ["TRANSIENT", "WorkerClient", "is_async_client", "refused_for_good"]
+__all__ = ["TRANSIENT", "CallRaised", "WorkerClient", "is_async_client", "refused_for_good"]
 
 logger = logging.getLogger("taskmanager.worker")
 
@@ -45,6 +48,21 @@ def refused_for_good(exc: BaseException) -> bool:
     """A 4xx the client has no error class for (405, 409, 410, 413, 418...): the server, or a
     proxy before it, answered the request itself, and the same request gets the same answer."""
     return type(exc) is TaskManagerAPIError and exc.status_code is not None and 400 <= exc.status_code < 500
+
+
+# How many times in a row sending one task's outcome may raise an exception that is not the
+# client's (a custom transport's or event hook's own) before that outcome counts as refused.
+RAISED_LIMIT = 3
+
+
+class CallRaised(TaskManagerConnectionError):
+    """A client call raised an exception that is not a ``TaskManagerError`` (from a custom
+    transport or an event hook): whether the request reached the server is unknown."""
+
+
+class OutcomeUnsendable(TaskManagerValidationError):
+    """Sending one outcome raised the same kind of foreign exception ``RAISED_LIMIT`` times in a
+    row: the outbox treats it as refused (a plainer failure is tried, then nothing)."""
 
 
 # How long the end of a run waits for an async client to let go of its connections.
@@ -75,6 +93,7 @@ class WorkerClient:
         self._health = health
         self._async = is_async_client(client)
         self._pool = None if self._async else DaemonPool(threads, "taskmanager-api")
+        self._raised: dict[int, int] = {}  # task id -> foreign exceptions in a row sending its outcome
 
     @property
     def resting(self) -> bool:
@@ -99,12 +118,14 @@ class WorkerClient:
         self, task_id: int, *, worker_id: str, result: dict[str, Any] | None
     ) -> CompletionOutcome:
         outcome: CompletionOutcome = await self._call(
-            "complete_task", task_id, worker_id=worker_id, success=True, result=result
+            "complete_task", task_id, worker_id=worker_id, success=True, result=result, outcome_of=task_id
         )
         return outcome
 
     async def fail(self, task_id: int, *, worker_id: str, error: str) -> CompletionOutcome:
-        outcome: CompletionOutcome = await self._call("fail_task", task_id, worker_id=worker_id, error=error)
+        outcome: CompletionOutcome = await self._call(
+            "fail_task", task_id, worker_id=worker_id, error=error, outcome_of=task_id
+        )
         return outcome
 
     async def aclose(self) -> None:
@@ -120,17 +141,56 @@ class WorkerClient:
         except Exception as exc:  # the run is over; a pool that will not close is only logged
             logger.warning("could not release the client's connections: %s: %s", type(exc).__name__, exc)
 
-    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+    async def _call(self, name: str, *args: Any, outcome_of: int | None = None, **kwargs: Any) -> Any:
         method = getattr(self._client, name)
         try:
-            if self._pool is None:
-                result = await method(*args, **kwargs)
-            else:
-                result = await self._pool.submit(method, *args, **kwargs)
+            try:
+                if self._pool is None:
+                    result = await method(*args, **kwargs)
+                else:
+                    result = await self._pool.submit(method, *args, **kwargs)
+            except TaskManagerError:
+                raise
+            except Exception as exc:  # a custom transport's or event hook's own exception
+                raise self._foreign(name, exc, outcome_of) from exc
         except TaskManagerEventLoopError:
             raise  # not an outage: nothing was sent
         except TRANSIENT as exc:
             self._health.down(exc)
             raise
+        except TaskManagerError:
+            if outcome_of is not None:
+                self._raised.pop(outcome_of, None)
+            raise
+        if outcome_of is not None:
+            self._raised.pop(outcome_of, None)
         self._health.up()
         return result
+
+    def _foreign(self, name: str, exc: Exception, outcome_of: int | None) -> TaskManagerError:
+        """What the worker makes of an exception that is not the client's: a call whose request
+        may have been sent (an outage, so a claim is not resent blindly and an outcome is kept
+        and checked later), until one outcome's sends raised ``RAISED_LIMIT`` times in a row."""
+        described = describe_error(exc)
+        if outcome_of is not None:
+            count = self._raised[outcome_of] = self._raised.get(outcome_of, 0) + 1
+            logger.warning(
+                "task %d: %s raised %s (not a client error: a custom transport or event hook?); "
+                "whether it reached the server is unknown (%d of %d in a row)",
+                outcome_of,
+                name,
+                described,
+                count,
+                RAISED_LIMIT,
+            )
+            if count >= RAISED_LIMIT:
+                self._raised.pop(outcome_of, None)
+                return OutcomeUnsendable(f"{RAISED_LIMIT} sends in a row raised {described}")
+        else:
+            logger.warning(
+                "%s raised %s (not a client error: a custom transport or event hook?); "
+                "treated as a call whose reply was lost",
+                name,
+                described,
+            )
+        return CallRaised(f"{name} raised {described}", request_sent=True)
