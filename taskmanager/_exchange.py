@@ -20,9 +20,9 @@ import httpx
 from . import _wire
 from ._errors import TaskManagerProtocolError
 from ._protocol import Call, Reply
-from ._reply_body import ACCEPT_ENCODING, BodyReader, in_memory
+from ._reply_body import BodyReader, in_memory
 from ._request_log import log_request
-from ._sync_deadline import deadline
+from ._sync_deadline import current as socket_deadline
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,11 +32,6 @@ __all__ = ["exchange", "exchange_async"]
 # The async deadline fires this long after ``timeout``, so that httpx's own connect and pool
 # timeouts (which prove the request was never sent) come first when they are the cause.
 _GRACE = 0.25
-_ENCODING = {"Accept-Encoding": ACCEPT_ENCODING}
-
-
-def _headers(headers: Mapping[str, str] | None) -> Mapping[str, str]:
-    return _ENCODING if headers is None else {**headers, **_ENCODING}
 
 
 def _late(call: Call, timeout: float) -> Reply:
@@ -49,28 +44,26 @@ def exchange(
 ) -> Reply:
     """Send ``call`` once on ``http`` (sync) and decode its reply."""
     started = log_request(call)
-    with deadline(timeout) as at:
+    at = socket_deadline.at = time.monotonic() + timeout
+    try:
+        request = http.build_request(call.method, url, json=call.json, params=call.params, headers=headers)
+        response = http.send(request, stream=True)
         try:
-            request = http.build_request(
-                call.method, url, json=call.json, params=call.params, headers=_headers(headers)
-            )
-            response = http.send(request, stream=True)
-            try:
-                if response.is_stream_consumed:
-                    content = in_memory(call, response.status_code, response.content)
-                else:
-                    reader = BodyReader(call, response.status_code, response.headers)
-                    for chunk in response.iter_raw():
-                        reader.feed(chunk)
-                        if time.monotonic() > at:
-                            return _late(call, timeout)
-                    content = reader.body()
-            finally:
-                response.close()
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            return Reply(None, _wire.transport_error(call, exc))
-        except TaskManagerProtocolError as exc:
-            return Reply(None, exc)
+            if response.is_stream_consumed:
+                content = in_memory(call, response.status_code, response.content)
+            else:
+                reader = BodyReader(call, response.status_code, response.headers)
+                for chunk in response.iter_raw():
+                    reader.feed(chunk)
+                    if time.monotonic() > at:
+                        return _late(call, timeout)
+                content = reader.body()
+        finally:
+            response.close()
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        return Reply(None, _wire.transport_error(call, exc))
+    except TaskManagerProtocolError as exc:
+        return Reply(None, exc)
     return _wire.answer(call, response.status_code, response.headers, content, started)
 
 
@@ -84,7 +77,7 @@ async def exchange_async(
     try:
         async with asyncio.timeout(timeout + _GRACE):
             request = http.build_request(
-                call.method, url, json=call.json, params=call.params, headers=_headers(headers)
+                call.method, url, json=call.json, params=call.params, headers=headers
             )
             response = await http.send(request, stream=True)
             try:

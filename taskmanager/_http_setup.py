@@ -14,6 +14,7 @@ import attrs
 from . import __version__
 from ._config import TaskManagerConfig
 from ._errors import TaskManagerConnectionError, TaskManagerValidationError
+from ._reply_body import ACCEPT_ENCODING
 
 if TYPE_CHECKING:
     from ._protocol import Call
@@ -47,7 +48,8 @@ def resolve_config(
 
 
 def auth_headers(config: TaskManagerConfig) -> dict[str, str]:
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    # Only codings the client decodes itself, within its byte cap (``_reply_body``).
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
     if config.api_key:
         headers[_KEY_HEADER] = config.api_key
     return headers

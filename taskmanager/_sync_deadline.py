@@ -6,7 +6,7 @@ read, so a server dripping a byte every half second holds a request open for as 
 likes. Here a ``httpcore.NetworkBackend`` (public httpcore API) wraps the default one: every
 socket operation gets ``min(its own timeout, time left)`` and a ``ReadTimeout`` (or
 ``WriteTimeout``/``ConnectTimeout``) once the deadline has passed, which httpx raises as its own
-exception. The deadline is a context variable set around one attempt (``deadline(seconds)``), so
+exception. The deadline is a thread-local value (``current.at``) set at the start of each attempt, so
 threads sharing a client each keep their own.
 
 httpx 0.28 has no public way to give its default transport a network backend, so
@@ -18,33 +18,31 @@ and then a client without the wrapper would still stop between body chunks, not 
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
+import threading
 import time
 import typing
-from collections.abc import Iterator
 
 import httpcore
 import httpx
 
-__all__ = ["DeadlineClient", "deadline", "wrap_backend"]
-
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("taskmanager_deadline", default=None)
+__all__ = ["DeadlineClient", "current", "wrap_backend"]
 
 
-@contextlib.contextmanager
-def deadline(seconds: float) -> Iterator[float]:
-    """Within the block, socket operations of this thread end ``seconds`` from now; yields that time."""
-    at = time.monotonic() + seconds
-    token = _deadline.set(at)
-    try:
-        yield at
-    finally:
-        _deadline.reset(token)
+class _Current(threading.local):
+    """The deadline of the request this thread has in progress on a client's pool."""
+
+    at: float | None = None
+
+
+# ``exchange`` sets ``current.at`` at the start of every attempt and leaves it: the next socket
+# operation of this thread on the pool belongs to a later attempt, which sets its own first.
+# A thread-local value, not a context variable: sync I/O blocks its thread, so the thread is
+# the unit, and one attribute store per request is all the deadline costs.
+current = _Current()
 
 
 def _left(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
-    at = _deadline.get()
+    at = current.at
     if at is None:
         return timeout
     left = at - time.monotonic()
@@ -118,7 +116,7 @@ def wrap_backend(transport: httpx.BaseTransport) -> bool:
 
 class DeadlineClient(httpx.Client):
     """An ``httpx.Client`` whose own transports (direct and, from the environment, proxied)
-    keep the deadline set by ``deadline()``."""
+    keep the deadline in ``current.at``."""
 
     def _init_transport(self, *args: typing.Any, **kwargs: typing.Any) -> httpx.BaseTransport:
         transport = super()._init_transport(*args, **kwargs)

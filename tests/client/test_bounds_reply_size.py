@@ -161,3 +161,48 @@ def test_health_check_on_an_oversized_reply_is_unhealthy(kind: str) -> None:
         health = run(kind, server.url, lambda c: c.health_check(), timeout=20.0)
     assert not health
     assert "larger than" in (health.reason or "")
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("pool", ["own", "passed-in"])
+def test_every_request_asks_only_for_codings_the_client_decodes(is_async: bool, pool: str) -> None:
+    """The client's own pool and a pool passed in (whose httpx default may add br/zstd) both
+    send ``Accept-Encoding: gzip, deflate``, once, on every request."""
+    import asyncio
+
+    import httpx
+
+    from taskmanager import AsyncTaskManagerClient, TaskManagerClient
+
+    from ._mock import KEY, URL, Script, items
+
+    script = Script(items(task_row(1)), items(task_row(1)))
+    if is_async:
+        transport: httpx.AsyncBaseTransport = httpx.MockTransport(script)
+
+        async def calls() -> None:
+            if pool == "own":
+                async with AsyncTaskManagerClient(api_url=URL, api_key=KEY, transport=transport) as client:
+                    await client.get_task(1)
+                    await client.get_task(1)
+            else:
+                http = httpx.AsyncClient(transport=transport, headers={"Accept-Encoding": "br"})
+                async with http, AsyncTaskManagerClient(api_url=URL, api_key=KEY, http_client=http) as client:
+                    await client.get_task(1)
+                    await client.get_task(1)
+
+        asyncio.run(calls())
+    else:
+        sync_transport = httpx.MockTransport(script)
+        if pool == "own":
+            with TaskManagerClient(api_url=URL, api_key=KEY, transport=sync_transport) as client:
+                client.get_task(1)
+                client.get_task(1)
+        else:
+            sync_http = httpx.Client(transport=sync_transport, headers={"Accept-Encoding": "br"})
+            with sync_http, TaskManagerClient(api_url=URL, api_key=KEY, http_client=sync_http) as client:
+                client.get_task(1)
+                client.get_task(1)
+    assert len(script.requests) == 2
+    for request in script.requests:
+        assert request.headers.get_list("accept-encoding") == ["gzip, deflate"]
