@@ -100,6 +100,7 @@ class _Run:
         )
 
     async def aclose(self) -> None:
+        self.health.close()
         self.outbox.close()
         self.handler_threads.close()
         await self.client.aclose()
