@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import sqlite3
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import attrs
 
@@ -39,6 +42,7 @@ logger = logging.getLogger("taskmanager.worker")
 # What the client refuses to send, before sending: the outcome itself is at fault.
 _REFUSED = (ValueError, TypeError, RecursionError)  # TaskManagerValidationError is a ValueError
 _FALLBACK_ERROR = "the handler failed; its error text could not be sent"
+_T = TypeVar("_T")
 
 
 class Outbox:
@@ -65,6 +69,17 @@ class Outbox:
         self._rng = rng
         self._parallel = parallel
         self._pending: set[tuple[int, str]] = set()
+        # Outcomes the file failed to take (full disk, read-only, locked past its busy timeout):
+        # held here, saved again at the next attempt, lost at the stop unless delivered by then.
+        self._unsaved: dict[tuple[int, str], Outcome] = {}
+        # The file's reads and writes run on one thread of their own, in order: a file locked by
+        # another process (or a slow disk) delays only the outcome concerned, never the loop.
+        self._io = ThreadPoolExecutor(1, "taskmanager-outbox") if store.durable else None
+
+    async def _in_io(self, job: Callable[[], _T]) -> _T:
+        if self._io is None:
+            return job()
+        return await asyncio.get_running_loop().run_in_executor(self._io, job)
 
     @property
     def where(self) -> str:
@@ -73,7 +88,7 @@ class Outbox:
 
     async def replay(self) -> None:
         """Deliver what an earlier process left in the file (all of it, a few at a time)."""
-        saved = self._saved()
+        saved = await self._in_io(self._saved)
         if not saved:
             return
         logger.info("delivering %d outcome(s) saved in the %s before claiming", len(saved), self.where)
@@ -97,7 +112,7 @@ class Outbox:
     async def deliver(self, outcome: Outcome) -> bool:
         """Report ``outcome``; False when the server said the claim is no longer this worker's."""
         outcome = self._storable(outcome)
-        self._put(outcome)
+        await self._put(outcome)
         answered = False
         try:
             delivered = await self._send_until_answered(outcome)
@@ -105,8 +120,9 @@ class Outbox:
             return delivered
         finally:
             if answered:  # else cancelled (the worker stopped): it stays in the store
-                self._remove(outcome)
+                self._unsaved.pop(outcome.key, None)
                 self._pending.discard(outcome.key)
+                await self._remove(outcome)
                 self._counters.set("outbox_pending", len(self._pending))
 
     async def _send_until_answered(self, outcome: Outcome) -> bool:
@@ -148,6 +164,7 @@ class Outbox:
                     if replacement is None:
                         return True
                     outcome = replacement
+                    await self._put(outcome)
                     continue
                 # Not an answer about this outcome (a wrong key, a client tied to another loop...):
                 # keep it and try again, like an outage.
@@ -159,6 +176,7 @@ class Outbox:
                 if replacement is None:
                     return True
                 outcome = replacement
+                await self._put(outcome)
                 continue
             else:
                 status = getattr(reply, "status", None)
@@ -182,6 +200,8 @@ class Outbox:
                 exc,
                 self.where,
             )
+        if outcome.key in self._unsaved:  # the file may take it now
+            await self._put(outcome)
         retry_after = exc.retry_after if isinstance(exc, TaskManagerRateLimitError) else None
         await self._pause(
             down_delay(failures, self._down_cap, rand=self._rng.random(), retry_after=retry_after)
@@ -213,7 +233,6 @@ class Outbox:
             )
             return None
         logger.warning("task %d (%s): %s", outcome.task_id, outcome.task_type, replacement.error)
-        self._put(replacement)
         return replacement
 
     def _storable(self, outcome: Outcome) -> Outcome:
@@ -225,17 +244,30 @@ class Outbox:
             return self._refused(outcome, exc) or outcome
         return outcome
 
-    def _put(self, outcome: Outcome) -> None:
+    async def _put(self, outcome: Outcome) -> None:
         try:
-            self._store.put(outcome)
+            await self._in_io(lambda: self._store.put(outcome))
         except sqlite3.Error as exc:  # a full disk must not cost the outcome: it is still sent
+            again = outcome.key in self._unsaved
+            self._unsaved[outcome.key] = outcome
+            if again:  # said once per outcome; the retries go on quietly
+                logger.debug("task %d: still not saved in the %s: %s", outcome.task_id, self.where, exc)
+                return
+            self._counters.add("unsaved")
             logger.error(
-                "task %d: could not save its outcome in the %s: %s", outcome.task_id, self.where, exc
+                "task %d: could not save its outcome in the %s (%s); held in memory and sent, "
+                "saved again at the next attempt, lost if the worker stops before it is delivered",
+                outcome.task_id,
+                self.where,
+                exc,
             )
+        else:
+            if self._unsaved.pop(outcome.key, None) is not None:
+                logger.info("task %d: its outcome is saved in the %s now", outcome.task_id, self.where)
 
-    def _remove(self, outcome: Outcome) -> None:
+    async def _remove(self, outcome: Outcome) -> None:
         try:
-            self._store.remove(outcome)
+            await self._in_io(lambda: self._store.remove(outcome))
         except sqlite3.Error as exc:  # answered already: a copy left in the file is only sent again
             logger.error(
                 "task %d: could not remove its answered outcome from the %s: %s",
@@ -245,27 +277,61 @@ class Outbox:
             )
 
     def close(self) -> None:
-        """The run is over: say what was not delivered (kept in the file, or lost with memory)."""
+        """The run is over: say what was not delivered (kept in the file, or lost)."""
         try:
-            left = self._saved() if self._store.durable else self._store.left()
-            ids = ", ".join(str(outcome.task_id) for outcome in sorted(left, key=lambda o: o.task_id))
-            if left and self._store.durable:
-                self._counters.set("outbox_pending", len(left))
-                logger.warning(
-                    "%d outcome(s) not delivered yet, kept in the %s for the next start: task(s) %s",
-                    len(left),
-                    self.where,
-                    ids,
-                )
-            elif left:
-                self._counters.add("lost", len(left))
-                self._counters.set("outbox_pending", 0)
-                logger.error(
-                    "%d outcome(s) lost (not delivered, no outbox file): task(s) %s; they run again after "
-                    "their claim times out",
-                    len(left),
-                    ids,
-                )
+            if self._io is not None:  # after the writes still queued, on the file's own thread
+                self._io.submit(self._close_file).result()
+            else:
+                self._lose(self._store.left(), "not delivered, no outbox file")
         finally:
             self._pending.clear()
-            self._store.close()
+            self._unsaved.clear()
+            if self._io is not None:
+                try:
+                    self._io.submit(self._store.close).result()
+                finally:
+                    self._io.shutdown()
+            else:
+                self._store.close()
+
+    def _close_file(self) -> None:
+        path = str(getattr(self._store, "path", ""))
+        try:
+            left = self._saved()
+        except sqlite3.Error as exc:
+            logger.error("the %s could not be read at the stop: %s", self.where, exc)
+            left = []
+        if left and path and not os.path.exists(path):  # deleted under the worker: rows went with it
+            self._lose([*left, *self._unsaved.values()], f"the {self.where} was deleted while running")
+            return
+        kept = {outcome.key for outcome in left}
+        self._lose(
+            [outcome for key, outcome in self._unsaved.items() if key not in kept],
+            f"not delivered, and the {self.where} did not take them",
+        )
+        self._counters.set("outbox_pending", len(left))
+        if left:
+            ids = _ids(left)
+            logger.warning(
+                "%d outcome(s) not delivered yet, kept in the %s for the next start: task(s) %s",
+                len(left),
+                self.where,
+                ids,
+            )
+
+    def _lose(self, lost: list[Outcome], why: str) -> None:
+        if not lost:
+            return
+        unique = list({outcome.key: outcome for outcome in lost}.values())
+        self._counters.add("lost", len(unique))
+        self._counters.set("outbox_pending", 0)
+        logger.error(
+            "%d outcome(s) lost (%s): task(s) %s; they run again after their claim times out",
+            len(unique),
+            why,
+            _ids(unique),
+        )
+
+
+def _ids(outcomes: list[Outcome]) -> str:
+    return ", ".join(str(outcome.task_id) for outcome in sorted(outcomes, key=lambda o: o.task_id))

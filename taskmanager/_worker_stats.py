@@ -22,12 +22,17 @@ class WorkerStats:
     outbox_pending: int = 0
     """Outcomes in the outbox now, not yet answered by the server."""
     lost: int = 0
-    """Outcomes given up without an answer: only at a stop with no outbox file."""
+    """Outcomes given up without an answer at a stop: with no outbox file, or ones the file
+    failed to take (see ``unsaved``)."""
     refused: int = 0
     """Outcomes the server refused for good, even as the plainest failure (a 4xx with no
     retry in it): nothing more is sent; the server releases the task at its claim timeout."""
     quarantined: int = 0
     """Rows of the outbox file that could not be delivered, moved to its quarantine table."""
+    unsaved: int = 0
+    """Outcomes the outbox file failed to take (full disk, read-only, locked by another
+    process past its busy timeout): held in memory and still sent; lost if not delivered
+    by the stop."""
 
 
 class Counters:
