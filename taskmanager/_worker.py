@@ -55,6 +55,7 @@ from ._worker_stop import Interrupted, StopControl
 from ._worker_task import AsyncWorkerTask, RunSettings, TaskRun, WorkerTask
 from ._worker_text import describe_error
 from ._worker_threads import DaemonPool
+from ._worker_watchdog import LoopWatchdog
 
 if TYPE_CHECKING:
     from ._async_client import AsyncTaskManagerClient
@@ -71,6 +72,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 # failures of abandoned handlers among them) may take before the worker leaves them in the
 # outbox and ends: a hung API must not hold a stopping process.
 _FINAL_REPORT_WINDOW = 2.0
+# How long the event loop may be blocked (an async handler running blocking code) before a warning.
+_BLOCKED_LOOP_WARNING = 2.0
 
 
 class _Run:
@@ -160,6 +163,7 @@ class Worker:
         self._inflight: dict[asyncio.Task[None], TaskRun] = {}
         self._type_missing = False
         self._rng = random.Random()
+        self._blocked_loop_warning = _BLOCKED_LOOP_WARNING
 
     # -- registration ------------------------------------------------------------------------
 
@@ -288,6 +292,8 @@ class Worker:
         run = _Run(self)
         self._running = True
         restore_signals = self._install_signal_handlers(loop) if handle_signals else (lambda: None)
+        watchdog = LoopWatchdog(loop, self._blocked_loop_warning, functools.partial(self._on_loop_now, loop))
+        watchdog.start()
         logger.info(
             "worker %s started: types=%s policy=%s concurrency=%d",
             self.worker_id,
@@ -305,6 +311,7 @@ class Worker:
             await self._fail_back(f"the run ended by {describe_error(exc)}")
             raise
         finally:
+            watchdog.stop()
             restore_signals()
             await self._abandon_all()  # only left when even the fail-back was cut short
             await run.aclose()
@@ -312,6 +319,19 @@ class Worker:
             self._stop.unbind()
             logger.info("worker %s stopped: %r", self.worker_id, self)
         return self.stats
+
+    def _on_loop_now(self, loop: asyncio.AbstractEventLoop) -> str:
+        """What runs on the loop now (read from the watchdog thread): a task's handler, if any."""
+        current = asyncio.current_task(loop)
+        task_run = self._inflight.get(current) if current is not None else None
+        if task_run is not None:
+            return f"the handler of task {task_run.id} ({task_run.type}): {task_run.handler_name}"
+        handlers = sorted(
+            f"task {run.id} ({run.type}): {run.handler_name}"
+            for run in list(self._inflight.values())
+            if run.is_async
+        )
+        return "code on the loop; async handlers running: " + (", ".join(handlers) or "none")
 
     def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
         """Route SIGTERM/SIGINT to ``stop()``; returns the function that puts things back."""

@@ -214,6 +214,11 @@ class TaskRun:
         self.claim_lost = False
         self._lease_warned = False
         is_async = handler is not None and inspect.iscoroutinefunction(handler)
+        self.is_async = is_async
+        try:
+            self.handler_name = str.__str__(getattr(handler, "__qualname__", None) or type(handler).__name__)
+        except Exception:  # a callable whose name cannot be read
+            self.handler_name = "the handler"
         task_cls = AsyncWorkerTask if is_async else WorkerTask
         self.task: _BaseWorkerTask = task_cls(self, claimed, clock())
         self.id = claimed.id
