@@ -447,7 +447,8 @@ class HTTPServer(socketserver.ThreadingTCPServer):
             self.address_family = socket.AF_INET6
         self.app = app
         self.budget = _Budget(MAX_BUFFERED)
-        # Open connections -> monotonic time they became idle (None while a request is served).
+        # Open connections -> monotonic time they became idle, or were admitted (None while a
+        # request is served).
         self._connections: dict[socket.socket, float | None] = {}
         # Connections whose request head is still arriving -> when its first byte came.
         self._heads: dict[socket.socket, float] = {}
@@ -456,15 +457,26 @@ class HTTPServer(socketserver.ThreadingTCPServer):
         super().__init__(address, _Handler)
 
     def mark(self, connection: socket.socket, *, idle: bool, head: bool = False) -> None:
-        """Note a connection idle (waiting for a request), reading a head, or serving one."""
+        """Note a connection idle (waiting for a request), reading a head, or serving one.
+
+        A head's time is when its connection last became idle (for a new one, when it was
+        admitted, in the order connections were accepted), not when a handler thread first saw
+        its bytes: which thread runs first is up to the scheduler, the order of arrival is not.
+        """
         with self._connections_lock:
-            if connection in self._connections:
-                now = time.monotonic()
-                self._connections[connection] = now if idle else None
-                if head:
-                    self._heads[connection] = now
-                else:
-                    self._heads.pop(connection, None)
+            if connection not in self._connections:
+                return
+            since = self._connections[connection]
+            now = time.monotonic()
+            if idle:
+                self._connections[connection] = now if since is None else since
+                self._heads.pop(connection, None)
+                return
+            self._connections[connection] = None
+            if head:
+                self._heads[connection] = now if since is None else since
+            else:
+                self._heads.pop(connection, None)
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         """Admit a connection while under the cap; at the cap close, to make room, the one idle,
@@ -487,7 +499,7 @@ class HTTPServer(socketserver.ThreadingTCPServer):
                 victim = min(idle, key=lambda item: item[0])[1]
                 del self._connections[victim]
                 self._heads.pop(victim, None)
-            self._connections[request] = None
+            self._connections[request] = time.monotonic()  # idle until its handler reads a head
         if victim is not None:
             _drop(victim)
         return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -82,6 +83,16 @@ def _wait_for_connections(server: LocalServer, done: Callable[[list[float | None
             return
         time.sleep(0.01)
     raise AssertionError(f"connections never reached the expected state: {states}")
+
+
+def _wait_for_heads(server: LocalServer, count: int) -> None:
+    """Poll (bounded) until ``count`` connections are reading a request head."""
+    http_server = server._server
+    assert http_server is not None
+    deadline = time.monotonic() + 5
+    while len(http_server._heads) < count:
+        assert time.monotonic() < deadline, f"{len(http_server._heads)} heads, never {count}"
+        time.sleep(0.01)
 
 
 # -- judged on the head, before the body -------------------------------------------------------
@@ -330,6 +341,46 @@ def test_heads_that_never_end_cannot_hold_every_connection(
             sock.close()
 
 
+def test_the_oldest_slow_head_is_the_first_accepted_whichever_thread_runs_first(
+    monkeypatch: pytest.MonkeyPatch, server: LocalServer
+) -> None:
+    """The first connection's handler thread starts last: it is still the oldest, and goes first."""
+    monkeypatch.setattr(_http, "MAX_CONNECTIONS", 3)
+    http_server = server._server
+    assert http_server is not None
+    first = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    first.bind(("127.0.0.1", 0))
+    first_port = first.getsockname()[1]
+    release = threading.Event()
+    setup = _http._Handler.setup
+
+    def held_setup(handler: _http._Handler) -> None:
+        if handler.client_address[1] == first_port:
+            release.wait(5)
+        setup(handler)
+
+    monkeypatch.setattr(_http._Handler, "setup", held_setup)
+    slow = [first]
+    try:
+        first.settimeout(5)
+        first.connect(("127.0.0.1", server.port))
+        for _ in range(2):
+            slow.append(_connect(server))
+        for sock in slow:
+            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")  # never finished
+        _wait_for_heads(server, 2)  # all but the first
+        release.set()
+        _wait_for_heads(server, 3)
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": API_KEY}, timeout=5) as other:
+            assert other.get("/tasks").status_code == 200
+        assert _closed_within(first, 2)
+        assert not _closed_within(slow[1], 0.2)
+    finally:
+        release.set()
+        for sock in slow:
+            sock.close()
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [("OPTIONS", "/api/tasks", 200), ("GET", "/api/health", 200), ("POST", "/api/health", 404)],
@@ -363,9 +414,7 @@ def test_refused_bodies_being_discarded_cannot_hold_every_connection(
             sock.sendall(_head("POST", "/api/tasks", "Content-Length: 1000000") + b"x" * 1000)
             assert _status(_read_reply(sock)) == 401
             refused.append(sock)
-        deadline = time.monotonic() + 5
-        while len(http_server._heads) < 6 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _wait_for_heads(server, 6)
         with httpx.Client(base_url=server.url, headers={"X-API-Key": API_KEY}, timeout=5) as other:
             assert other.get("/tasks").status_code == 200
         assert _closed_within(refused[0], 2)
