@@ -48,7 +48,8 @@ from ._worker_backoff import down_delay, idle_delay
 from ._worker_client import TRANSIENT, WorkerClient
 from ._worker_health import ApiHealth
 from ._worker_id import default_worker_id
-from ._worker_outbox import Outbox
+from ._worker_lost_claims import LostClaims, claim_outcome_unknown
+from ._worker_outbox import Outbox, Outcome
 from ._worker_outbox_store import open_store
 from ._worker_stats import Counters, WorkerStats
 from ._worker_stop import Interrupted, StopControl
@@ -72,6 +73,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 # failures of abandoned handlers among them) may take before the worker leaves them in the
 # outbox and ends: a hung API must not hold a stopping process.
 _FINAL_REPORT_WINDOW = 2.0
+# How long one lookup of the task a claim with an unknown outcome took may last, at most (and at
+# most a quarter of the claim timeout): it holds the claim loop meanwhile.
+_LOST_CLAIM_LOOKUP = 10.0
 # How long the event loop may be blocked (an async handler running blocking code) before a warning.
 _BLOCKED_LOOP_WARNING = 2.0
 
@@ -95,6 +99,7 @@ class _Run:
             pause=functools.partial(worker._stop.pause, until=None, sleep=worker._sleep),
             rng=worker._rng,
         )
+        self.lost_claims = LostClaims(self.client, worker_id=worker.worker_id, types=worker.task_types)
         self.settings = RunSettings(
             worker_id=worker.worker_id,
             claim_timeout=worker.claim_timeout,
@@ -306,6 +311,7 @@ class Worker:
                 # What an earlier process left comes before new work.
                 await self._stop.unless(self._stop.stopping, run.outbox.replay())
             await self._claim_loop(run, burst=burst, max_tasks=max_tasks)
+            await self._release_lost_claims(run)
             await self._drain()
         except BaseException as exc:  # a wrong key, a cancelled arun(), Ctrl+C...: nothing stranded
             await self._fail_back(f"the run ended by {describe_error(exc)}")
@@ -372,6 +378,15 @@ class Worker:
             if len(self._inflight) >= self.concurrency:
                 await self._wait_for_a_task(stopping)
                 continue
+            if run.lost_claims.owed:
+                left = None if max_tasks is None else max_tasks - (self.claimed - claimed_before)
+                try:
+                    if await self._stop.unless(self._stop.forced, self._recover(run, left)):
+                        continue  # slots and max_tasks are looked at again before the next claim
+                except Interrupted:
+                    return  # the task, if found, is failed back at the end of the claim loop
+                if stopping.is_set():
+                    return
             # Only a claim sent while nothing ran proves the queue empty: a task finishing during
             # the claim may have gone back to pending for a retry.
             busy = bool(self._inflight)
@@ -381,7 +396,10 @@ class Worker:
                     run.client.claim(self.task_types, worker_id=self.worker_id, policy=self.policy),
                 )
             except Interrupted:
-                return  # the grace period ended with the API still not answering this claim
+                # The grace period ended with the API still not answering this claim: it may have
+                # taken a task all the same, which the end of the claim loop looks for.
+                run.lost_claims.note("cancelled by the stop")
+                return
             except (TaskManagerAuthError, TaskManagerEventLoopError):
                 raise  # a wrong key, or a client tied to another event loop, does not heal by waiting
             except TaskManagerNotFoundError as exc:
@@ -396,6 +414,8 @@ class Worker:
             except TaskManagerError as exc:
                 if not isinstance(exc, TRANSIENT):  # the client adapter already noted the transient ones
                     run.health.down(exc)
+                if claim_outcome_unknown(exc):
+                    run.lost_claims.note(exc)
                 retry_after = exc.retry_after if isinstance(exc, TaskManagerRateLimitError) else None
                 await self._pause(
                     down_delay(
@@ -405,6 +425,7 @@ class Worker:
                 continue
             except RecursionError as exc:  # a reply too deep to decode, from a client that lets it out
                 run.health.down(f"undecodable claim reply ({type(exc).__name__})")
+                run.lost_claims.note(f"undecodable claim reply ({type(exc).__name__})")
                 await self._pause(down_delay(run.health.failures, self.down_cap, rand=self._rng.random()))
                 continue
             else:
@@ -412,7 +433,7 @@ class Worker:
             if claimed is None:
                 self._counters.add("idle_polls")
                 if burst:
-                    if not busy:
+                    if not busy and not run.lost_claims.owed:  # else look for that task first
                         return
                     if self._inflight:  # look again once one ends: it may come back for a retry
                         await self._wait_for_a_task(stopping)
@@ -423,6 +444,68 @@ class Worker:
             idle = None
             self._counters.add("claimed")
             self._start(run, claimed)
+
+    def _holds(self, task_id: int) -> bool:
+        return any(task_run.id == task_id for task_run in self._inflight.values())
+
+    async def _recover(self, run: _Run, left: int | None) -> bool:
+        """Look for the tasks claims with an unknown outcome took; run them (or, if a stop came
+        meanwhile, fail them back so that they are retried at once). True when one was started.
+
+        At most one lookup per claim: a lookup that found nothing is followed by a claim."""
+        limit = self.concurrency - len(self._inflight)
+        found = await run.lost_claims.find(
+            held=self._holds,
+            limit=limit if left is None else min(limit, left),
+            timeout=min(_LOST_CLAIM_LOOKUP, self.claim_timeout / 4),
+        )
+        if self._stop.stopping.is_set():
+            await self._fail_lost(run, found)
+            return False
+        for claimed in found:
+            self._counters.add("recovered")
+            self._counters.add("claimed")
+            self._start(run, claimed)
+        return bool(found)
+
+    async def _release_lost_claims(self, run: _Run) -> None:
+        """The claim loop ended with claims whose outcome is unknown: the tasks they took are
+        failed back (the run is ending), within the short last window."""
+        if not run.lost_claims.owed:
+            return
+        found = await run.lost_claims.find(
+            held=self._holds, limit=self.concurrency, timeout=_FINAL_REPORT_WINDOW
+        )
+        await self._fail_lost(run, found)
+
+    async def _fail_lost(self, run: _Run, found: list[ClaimedTask]) -> None:
+        if not found:
+            return
+        why = self._stop.reason or "its run ended"
+        error = (
+            f"worker {self.worker_id} stopped ({why}) before running this task "
+            "(its claim's reply never came); released for a retry"
+        )
+        outcomes = [
+            Outcome(
+                task_id=claimed.id,
+                task_type=claimed.type,
+                worker_id=self.worker_id,
+                ok=False,
+                result=None,
+                error=error,
+                counted=False,
+            )
+            for claimed in found
+        ]
+        self._counters.add("recovered", len(outcomes))
+        jobs = [asyncio.ensure_future(run.outbox.deliver(outcome)) for outcome in outcomes]
+        # Bounded: what is not delivered in time stays in the outbox (a file), as at any stop.
+        _done, pending = await asyncio.wait(jobs, timeout=_FINAL_REPORT_WINDOW)
+        for job in pending:
+            job.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
     async def _pause(self, seconds: float) -> None:
         await self._stop.pause(seconds, until=self._stop.stopping, sleep=self._sleep)

@@ -29,7 +29,7 @@ from ._worker_text import describe_error
 from ._worker_threads import DaemonPool
 
 if TYPE_CHECKING:
-    from ._models import ClaimedTask, CompletionOutcome, ProgressUpdate
+    from ._models import ClaimedTask, CompletionOutcome, ProgressUpdate, Task, TaskStatus, TaskSummary
 
 __all__ = ["TRANSIENT", "CallRaised", "WorkerClient", "is_async_client", "refused_for_good"]
 
@@ -127,6 +127,18 @@ class WorkerClient:
             "fail_task", task_id, worker_id=worker_id, error=error, outcome_of=task_id
         )
         return outcome
+
+    async def list_tasks(
+        self, *, status: TaskStatus, task_type: str, limit: int, offset: int
+    ) -> list[TaskSummary]:
+        rows: list[TaskSummary] = await self._call(
+            "list_tasks", status=status, type=task_type, limit=limit, offset=offset
+        )
+        return rows
+
+    async def get_task(self, task_id: int) -> Task:
+        task: Task = await self._call("get_task", task_id)
+        return task
 
     async def aclose(self) -> None:
         """End of the run: free the threads, and let an async client drop its pool on this loop."""

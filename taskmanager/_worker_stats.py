@@ -33,6 +33,10 @@ class WorkerStats:
     """Outcomes the outbox file failed to take (full disk, read-only, locked by another
     process past its busy timeout): held in memory and still sent; lost if not delivered
     by the stop."""
+    recovered: int = 0
+    """Tasks found claimed under this worker's id after a claim whose reply never came (garbled,
+    lost, a call that raised, a claim cut short by the stop): run (and counted as ``claimed``
+    too), or failed back when the run was ending."""
 
 
 class Counters:
