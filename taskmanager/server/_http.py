@@ -267,6 +267,10 @@ class _Handler(socketserver.BaseRequestHandler):
     def setup(self) -> None:
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = _Reader(self.request)
+        # When the last answer began to be sent: the connection is idle (or discarding a refused
+        # body) since then, so connections are ordered by when they were answered, not by when
+        # each handler thread next got to run.
+        self.sent_at: float | None = None
 
     def handle(self) -> None:
         try:
@@ -284,7 +288,7 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def _one_request(self) -> bool:
         server = self.server
-        server.mark(self.request, idle=True)
+        server.mark(self.request, idle=True, at=self.sent_at)
         if not self.reader.wait_for_data(time.monotonic() + IDLE_TIMEOUT):
             return False
         server.mark(self.request, idle=False, head=True)
@@ -377,6 +381,7 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def _sendall(self, data: bytes) -> None:
         self.request.settimeout(SEND_TIMEOUT)
+        self.sent_at = time.monotonic()
         try:
             self.request.sendall(data)
         except OSError as err:
@@ -418,7 +423,7 @@ class _Handler(socketserver.BaseRequestHandler):
         Meanwhile the connection may be closed for a newcomer, like one still sending its head.
         """
         sock = self.request
-        self.server.mark(sock, idle=False, head=True)
+        self.server.mark(sock, idle=False, head=True, at=self.sent_at)
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_WR)
             deadline = time.monotonic() + _LINGER[0]
@@ -456,18 +461,22 @@ class HTTPServer(socketserver.ThreadingTCPServer):
         self._closing = False
         super().__init__(address, _Handler)
 
-    def mark(self, connection: socket.socket, *, idle: bool, head: bool = False) -> None:
+    def mark(
+        self, connection: socket.socket, *, idle: bool, head: bool = False, at: float | None = None
+    ) -> None:
         """Note a connection idle (waiting for a request), reading a head, or serving one.
 
         A head's time is when its connection last became idle (for a new one, when it was
         admitted, in the order connections were accepted), not when a handler thread first saw
         its bytes: which thread runs first is up to the scheduler, the order of arrival is not.
+        For the same reason a connection that was answered becomes idle (or starts discarding a
+        refused body) ``at`` the time its answer began to be sent, not when its thread calls this.
         """
         with self._connections_lock:
             if connection not in self._connections:
                 return
             since = self._connections[connection]
-            now = time.monotonic()
+            now = time.monotonic() if at is None else at
             if idle:
                 self._connections[connection] = now if since is None else since
                 self._heads.pop(connection, None)

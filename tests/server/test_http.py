@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -83,6 +84,44 @@ def _wait_for_connections(server: LocalServer, done: Callable[[list[float | None
             return
         time.sleep(0.01)
     raise AssertionError(f"connections never reached the expected state: {states}")
+
+
+def _a_newcomer_closes_the_first(server: LocalServer, socks: list[socket.socket]) -> None:
+    """A keyed request at the cap is served, and the server closed the first of ``socks`` for it,
+    none of the others. Read from the server's connections: a refused connection that is being
+    discarded has already ended its side of the stream, so EOF on the client would not tell."""
+    http_server = server._server
+    assert http_server is not None
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": API_KEY}, timeout=5) as other:
+        assert other.get("/tasks").status_code == 200
+        with http_server._connections_lock:
+            open_ports = {sock.getpeername()[1] for sock in http_server._connections}
+    ports = [sock.getsockname()[1] for sock in socks]
+    assert ports[0] not in open_ports and set(ports[1:]) <= open_ports, (ports, open_ports)
+
+
+def _held_first(
+    monkeypatch: pytest.MonkeyPatch, method: str, *, after: bool
+) -> tuple[socket.socket, threading.Event]:
+    """A socket to connect whose handler thread waits (for the event, 5 s at most) before or
+    after each call of ``_Handler.<method>``: the other connections' threads run first."""
+    first = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    first.bind(("127.0.0.1", 0))
+    first.settimeout(5)
+    first_port = first.getsockname()[1]
+    release = threading.Event()
+    original = getattr(_http._Handler, method)
+
+    def held(handler: _http._Handler, *args: Any) -> Any:
+        if handler.client_address[1] == first_port and not after:
+            release.wait(5)
+        result = original(handler, *args)
+        if handler.client_address[1] == first_port and after:
+            release.wait(5)
+        return result
+
+    monkeypatch.setattr(_http._Handler, method, held)
+    return first, release
 
 
 def _wait_for_heads(server: LocalServer, count: int) -> None:
@@ -341,46 +380,6 @@ def test_heads_that_never_end_cannot_hold_every_connection(
             sock.close()
 
 
-def test_the_oldest_slow_head_is_the_first_accepted_whichever_thread_runs_first(
-    monkeypatch: pytest.MonkeyPatch, server: LocalServer
-) -> None:
-    """The first connection's handler thread starts last: it is still the oldest, and goes first."""
-    monkeypatch.setattr(_http, "MAX_CONNECTIONS", 3)
-    http_server = server._server
-    assert http_server is not None
-    first = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    first.bind(("127.0.0.1", 0))
-    first_port = first.getsockname()[1]
-    release = threading.Event()
-    setup = _http._Handler.setup
-
-    def held_setup(handler: _http._Handler) -> None:
-        if handler.client_address[1] == first_port:
-            release.wait(5)
-        setup(handler)
-
-    monkeypatch.setattr(_http._Handler, "setup", held_setup)
-    slow = [first]
-    try:
-        first.settimeout(5)
-        first.connect(("127.0.0.1", server.port))
-        for _ in range(2):
-            slow.append(_connect(server))
-        for sock in slow:
-            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")  # never finished
-        _wait_for_heads(server, 2)  # all but the first
-        release.set()
-        _wait_for_heads(server, 3)
-        with httpx.Client(base_url=server.url, headers={"X-API-Key": API_KEY}, timeout=5) as other:
-            assert other.get("/tasks").status_code == 200
-        assert _closed_within(first, 2)
-        assert not _closed_within(slow[1], 0.2)
-    finally:
-        release.set()
-        for sock in slow:
-            sock.close()
-
-
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [("OPTIONS", "/api/tasks", 200), ("GET", "/api/health", 200), ("POST", "/api/health", 404)],
@@ -415,9 +414,57 @@ def test_refused_bodies_being_discarded_cannot_hold_every_connection(
             assert _status(_read_reply(sock)) == 401
             refused.append(sock)
         _wait_for_heads(server, 6)
-        with httpx.Client(base_url=server.url, headers={"X-API-Key": API_KEY}, timeout=5) as other:
-            assert other.get("/tasks").status_code == 200
-        assert _closed_within(refused[0], 2)
+        _a_newcomer_closes_the_first(server, refused)
     finally:
         for sock in refused:
+            sock.close()
+
+
+HELD_FIRST = {
+    # The first connection's handler thread starts last, and only then reads its head.
+    "slow head": ("setup", False, b"GET /api/health HTTP/1.1\r\nHost: x\r\n", None),
+    # The first connection's handler thread stops right after sending its refusal, while the
+    # others answer theirs and start discarding the body.
+    "refused body": (
+        "_sendall",
+        True,
+        _head("POST", "/api/tasks", "Content-Length: 1000000") + b"x" * 1000,
+        401,
+    ),
+    "malformed head": ("_sendall", True, _head("POST", "/api/tasks", KEY, "Content-Length: 1_0") + b"x", 400),
+}
+
+
+@pytest.mark.parametrize(("method", "after", "request_bytes", "status"), HELD_FIRST.values(), ids=HELD_FIRST)
+def test_the_first_connection_goes_first_whichever_thread_runs_first(
+    monkeypatch: pytest.MonkeyPatch,
+    server: LocalServer,
+    method: str,
+    after: bool,
+    request_bytes: bytes,
+    status: int | None,
+) -> None:
+    """At the cap the newcomer closes the connection accepted (or answered) first, even when its
+    handler thread gets to run after the others' threads."""
+    monkeypatch.setattr(_http, "MAX_CONNECTIONS", 3)
+    monkeypatch.setattr(_http, "_LINGER", (30.0, 1024 * 1024))
+    first, release = _held_first(monkeypatch, method, after=after)
+    held = [first]
+    try:
+        first.connect(("127.0.0.1", server.port))
+        for _ in range(2):
+            held.append(_connect(server))
+        for sock in held:
+            sock.sendall(request_bytes)  # a head never finished, or a refused request
+            if status is not None:
+                assert _status(_read_reply(sock)) == status
+        _wait_for_heads(server, 2)  # all but the first
+        release.set()
+        _wait_for_heads(server, 3)
+        _a_newcomer_closes_the_first(server, held)
+        if status is None:  # nothing was sent back to a slow head: EOF is the server's close
+            assert _closed_within(first, 2)
+    finally:
+        release.set()
+        for sock in held:
             sock.close()
