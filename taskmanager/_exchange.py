@@ -12,6 +12,7 @@ sent, so a claim is not sent again blindly and a completion is checked like a lo
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -22,16 +23,29 @@ from ._errors import TaskManagerProtocolError
 from ._protocol import Call, Reply
 from ._reply_body import BodyReader, in_memory
 from ._request_log import log_request
-from ._sync_deadline import current as socket_deadline
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["exchange", "exchange_async"]
+__all__ = ["attempt_deadline", "exchange", "exchange_async"]
 
 # The async deadline fires this long after ``timeout``, so that httpx's own connect and pool
 # timeouts (which prove the request was never sent) come first when they are the cause.
 _GRACE = 0.25
+
+
+class _AttemptDeadline(threading.local):
+    """The deadline (``time.monotonic()``) of the attempt this thread has in progress."""
+
+    at: float | None = None
+
+
+# ``exchange`` sets ``attempt_deadline.at`` at the start of every attempt and leaves it: the next
+# socket operation of this thread on the pool belongs to a later attempt, which sets its own
+# first. ``_sync_deadline`` reads it at the socket (that module loads httpcore, so it is imported
+# with the first sync pool, not here). A thread-local value, not a context variable: sync I/O
+# blocks its thread, so the thread is the unit, and one attribute store per request is the cost.
+attempt_deadline = _AttemptDeadline()
 
 
 def _late(call: Call, timeout: float) -> Reply:
@@ -44,7 +58,7 @@ def exchange(
 ) -> Reply:
     """Send ``call`` once on ``http`` (sync) and decode its reply."""
     started = log_request(call)
-    at = socket_deadline.at = time.monotonic() + timeout
+    at = attempt_deadline.at = time.monotonic() + timeout
     try:
         request = http.build_request(call.method, url, json=call.json, params=call.params, headers=headers)
         response = http.send(request, stream=True)

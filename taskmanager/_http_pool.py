@@ -15,7 +15,6 @@ import httpx
 from ._config import AIOHTTP_MISSING, TaskManagerConfig
 from ._errors import TaskManagerValidationError
 from ._http_setup import tls_verify
-from ._sync_deadline import DeadlineClient
 
 __all__ = ["new_pool"]
 
@@ -40,8 +39,13 @@ def new_pool(
             headers=headers, timeout=timeout, verify=verify, follow_redirects=False
         )
     else:
-        # The sync pool keeps the whole-request deadline at the socket (``_sync_deadline``).
-        factory = DeadlineClient if kind is httpx.Client else kind
+        factory: type[httpx.Client | httpx.AsyncClient] = kind
+        if kind is httpx.Client:
+            # The sync pool keeps the whole-request deadline at the socket. Imported here, not at
+            # the top: it loads httpcore, which httpx itself loads only with a first pool.
+            from ._sync_deadline import DeadlineClient
+
+            factory = DeadlineClient
         pool = factory(
             headers=headers,
             timeout=timeout,

@@ -6,8 +6,8 @@ read, so a server dripping a byte every half second holds a request open for as 
 likes. Here a ``httpcore.NetworkBackend`` (public httpcore API) wraps the default one: every
 socket operation gets ``min(its own timeout, time left)`` and a ``ReadTimeout`` (or
 ``WriteTimeout``/``ConnectTimeout``) once the deadline has passed, which httpx raises as its own
-exception. The deadline is a thread-local value (``current.at``) set at the start of each attempt, so
-threads sharing a client each keep their own.
+exception. The deadline is ``_exchange``'s thread-local ``attempt_deadline.at``, set at the start of
+each attempt, so threads sharing a client each keep their own.
 
 httpx 0.28 has no public way to give its default transport a network backend, so
 ``DeadlineClient`` wraps the backend of the pool its transports build, through two private
@@ -18,31 +18,19 @@ and then a client without the wrapper would still stop between body chunks, not 
 
 from __future__ import annotations
 
-import threading
 import time
 import typing
 
 import httpcore
 import httpx
 
-__all__ = ["DeadlineClient", "current", "wrap_backend"]
+from ._exchange import attempt_deadline
 
-
-class _Current(threading.local):
-    """The deadline of the request this thread has in progress on a client's pool."""
-
-    at: float | None = None
-
-
-# ``exchange`` sets ``current.at`` at the start of every attempt and leaves it: the next socket
-# operation of this thread on the pool belongs to a later attempt, which sets its own first.
-# A thread-local value, not a context variable: sync I/O blocks its thread, so the thread is
-# the unit, and one attribute store per request is all the deadline costs.
-current = _Current()
+__all__ = ["DeadlineClient", "wrap_backend"]
 
 
 def _left(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
-    at = current.at
+    at = attempt_deadline.at
     if at is None:
         return timeout
     left = at - time.monotonic()
@@ -116,7 +104,7 @@ def wrap_backend(transport: httpx.BaseTransport) -> bool:
 
 class DeadlineClient(httpx.Client):
     """An ``httpx.Client`` whose own transports (direct and, from the environment, proxied)
-    keep the deadline in ``current.at``."""
+    keep the deadline in ``attempt_deadline.at``."""
 
     def _init_transport(self, *args: typing.Any, **kwargs: typing.Any) -> httpx.BaseTransport:
         transport = super()._init_transport(*args, **kwargs)

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import os
 import random
-import sqlite3
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -247,7 +246,7 @@ class Outbox:
     async def _put(self, outcome: Outcome) -> None:
         try:
             await self._in_io(lambda: self._store.put(outcome))
-        except sqlite3.Error as exc:  # a full disk must not cost the outcome: it is still sent
+        except self._store.errors as exc:  # a full disk must not cost the outcome: it is still sent
             again = outcome.key in self._unsaved
             self._unsaved[outcome.key] = outcome
             if again:  # said once per outcome; the retries go on quietly
@@ -268,7 +267,7 @@ class Outbox:
     async def _remove(self, outcome: Outcome) -> None:
         try:
             await self._in_io(lambda: self._store.remove(outcome))
-        except sqlite3.Error as exc:  # answered already: a copy left in the file is only sent again
+        except self._store.errors as exc:  # answered already: a copy left in the file is only sent again
             logger.error(
                 "task %d: could not remove its answered outcome from the %s: %s",
                 outcome.task_id,
@@ -298,7 +297,7 @@ class Outbox:
         path = str(getattr(self._store, "path", ""))
         try:
             left = self._saved()
-        except sqlite3.Error as exc:
+        except self._store.errors as exc:
             logger.error("the %s could not be read at the stop: %s", self.where, exc)
             left = []
         if left and path and not os.path.exists(path):  # deleted under the worker: rows went with it

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Mapping
@@ -52,6 +51,8 @@ class Store(Protocol):
     durable: bool
     set_aside: int
     """Saved outcomes found unusable and moved out of the way (kept, not sent)."""
+    errors: tuple[type[Exception], ...]
+    """What ``put``, ``remove`` and ``saved`` raise when the store itself fails (a full disk)."""
 
     def put(self, outcome: Outcome) -> None: ...
     def remove(self, outcome: Outcome) -> None: ...
@@ -65,6 +66,7 @@ class MemoryStore:
 
     durable = False
     set_aside = 0
+    errors: tuple[type[Exception], ...] = ()
 
     def __init__(self) -> None:
         self._items: dict[tuple[int, str], Outcome] = {}
@@ -267,8 +269,11 @@ class FileStore:
     durable = True
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        import sqlite3  # here, not at the top: only an outbox file needs SQLite
+
         self.path = os.fspath(path)
         self.set_aside = 0
+        self.errors: tuple[type[Exception], ...] = (sqlite3.Error,)
         # Held until close(): a second worker on the file would replay this one's outcomes.
         self._lock = _hold_lock(self.path)
         try:
@@ -340,6 +345,8 @@ class FileStore:
 
     def _quarantine(self, rowid: int, task_id: object, reason: str) -> None:
         """Move one row out of the way, as it is; the worker carries on either way."""
+        import sqlite3  # loaded already, by __init__
+
         self.set_aside += 1
         columns = ", ".join(_COLUMNS)
         try:
