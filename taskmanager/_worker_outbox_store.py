@@ -6,12 +6,13 @@ the server checks, so a later process delivers a saved outcome under that id, no
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import attrs
@@ -200,25 +201,40 @@ def _listed(names: list[str]) -> str:
     return ", ".join([shown(name) for name in names[:10]] + (["..."] if len(names) > 10 else []))
 
 
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
+_LK_NBLCK = 2  # msvcrt.LK_NBLCK: lock without waiting
+# What msvcrt.locking raises for a byte another process holds (EACCES; EDEADLOCK after retries).
+_HELD_ERRNOS = (errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK))
 
-    def _try_lock(fd: int) -> bool:
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
+
+def _windows_try_lock(fd: int, locking: Callable[[int, int, int], None]) -> bool:
+    """Lock the file's first byte with ``msvcrt.locking`` (it locks from the file position: a
+    descriptor just opened is at 0); False when another process holds it."""
+    try:
+        locking(fd, _LK_NBLCK, 1)
+    except OSError as exc:
+        if exc.errno in _HELD_ERRNOS:
             return False
-        return True
+        raise
+    return True
 
-else:
+
+def _posix_try_lock(fd: int, flock: Callable[[int, int], None], flags: int) -> bool:
+    """Lock the whole file with ``fcntl.flock``; False when another process holds it."""
+    try:
+        flock(fd, flags)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _try_lock(fd: int) -> bool:
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        return _windows_try_lock(fd, msvcrt.locking)
     import fcntl
 
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
+    return _posix_try_lock(fd, fcntl.flock, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def _hold_lock(path: str) -> int:
@@ -233,7 +249,14 @@ def _hold_lock(path: str) -> int:
         raise TaskManagerValidationError(
             f"outbox {shown_path(path)} cannot be locked: {exc.strerror or exc}"
         ) from None
-    if not _try_lock(fd):
+    try:
+        locked = _try_lock(fd)
+    except OSError as exc:  # no locking on this file system (ENOLCK...): refuse, clearly
+        os.close(fd)
+        raise TaskManagerValidationError(
+            f"outbox {shown_path(path)} cannot be locked: {exc.strerror or exc}"
+        ) from None
+    if not locked:
         try:
             holder = os.read(fd, 64).decode("ascii", "replace").strip()
         except OSError:  # Windows: the holder's locked byte cannot be read
