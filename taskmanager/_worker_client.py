@@ -94,6 +94,7 @@ class WorkerClient:
         self._async = is_async_client(client)
         self._pool = None if self._async else DaemonPool(threads, "taskmanager-api")
         self._raised: dict[int, int] = {}  # task id -> foreign exceptions in a row sending its outcome
+        self._raising: dict[str, int] = {}  # other calls: method name -> foreign exceptions in a row
 
     @property
     def resting(self) -> bool:
@@ -171,13 +172,20 @@ class WorkerClient:
             self._health.down(exc)
             raise
         except TaskManagerError:
-            if outcome_of is not None:
-                self._raised.pop(outcome_of, None)
+            self._answered(name, outcome_of)
             raise
-        if outcome_of is not None:
-            self._raised.pop(outcome_of, None)
+        self._answered(name, outcome_of)
         self._health.up()
         return result
+
+    def _answered(self, name: str, outcome_of: int | None) -> None:
+        """A call that answered (a result, or an error reply): an episode of raising ends."""
+        if outcome_of is not None:
+            self._raised.pop(outcome_of, None)
+            return
+        raised = self._raising.pop(name, 0)
+        if raised:
+            logger.warning("%s answers again, after %d call(s) in a row raised", name, raised)
 
     def _foreign(self, name: str, exc: Exception, outcome_of: int | None) -> TaskManagerError:
         """What the worker makes of an exception that is not the client's: a call whose request
@@ -197,12 +205,19 @@ class WorkerClient:
             )
             if count >= RAISED_LIMIT:
                 self._raised.pop(outcome_of, None)
-                return OutcomeUnsendable(f"{RAISED_LIMIT} sends in a row raised {described}")
+                return OutcomeUnsendable(
+                    f"{RAISED_LIMIT} sends in a row raised {described} (a custom transport or event hook?)"
+                )
         else:
-            logger.warning(
+            # Once per episode (a transport raising on every progress report would say it per
+            # report), and once when a call of that kind answers again.
+            count = self._raising[name] = self._raising.get(name, 0) + 1
+            logger.log(
+                logging.WARNING if count == 1 else logging.DEBUG,
                 "%s raised %s (not a client error: a custom transport or event hook?); "
-                "treated as a call whose reply was lost",
+                "treated as a call whose reply was lost%s",
                 name,
                 described,
+                " (not logged again until one answers)" if count == 1 else f" ({count} in a row)",
             )
         return CallRaised(f"{name} raised {described}", request_sent=True)

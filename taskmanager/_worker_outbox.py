@@ -29,7 +29,7 @@ from ._errors import (
     TaskNotClaimedError,
 )
 from ._worker_backoff import down_delay
-from ._worker_client import TRANSIENT, WorkerClient, refused_for_good
+from ._worker_client import TRANSIENT, OutcomeUnsendable, WorkerClient, refused_for_good
 from ._worker_outbox_store import Outcome, Store, encode_result
 from ._worker_stats import Counters
 from ._worker_text import describe_error
@@ -215,6 +215,8 @@ class Outbox:
         if outcome.ok:
             reason = exc.message if isinstance(exc, TaskManagerError) else describe_error(exc)
             error = f"the handler's result was refused: {reason}"
+            if isinstance(exc, OutcomeUnsendable):  # nobody refused it: the client call kept raising
+                error = f"the handler's result could not be sent: {reason}"
             if getattr(exc, "status_code", None) == 413:  # a proxy's or the server's body limit
                 error = "the handler's result was too large for the server (HTTP 413)"
             replacement = attrs.evolve(outcome, ok=False, result=None, error=error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import attrs
 
 __all__ = ["Counters", "WorkerStats"]
@@ -25,8 +27,10 @@ class WorkerStats:
     """Outcomes given up without an answer at a stop: with no outbox file, or ones the file
     failed to take (see ``unsaved``)."""
     refused: int = 0
-    """Outcomes the server refused for good, even as the plainest failure (a 4xx with no
-    retry in it): nothing more is sent; the server releases the task at its claim timeout."""
+    """Outcomes given up unanswered for good, even as the plainest failure: the server refused
+    them (a 4xx with no retry in it), or every send of them kept raising an exception that is
+    not the client's (a custom transport or event hook, 3 sends in a row). Nothing more is sent;
+    the server releases the task at its claim timeout."""
     quarantined: int = 0
     """Rows of the outbox file that could not be delivered, moved to its quarantine table."""
     unsaved: int = 0
@@ -40,24 +44,31 @@ class WorkerStats:
 
 
 class Counters:
-    """The live counters of one worker (the fields of ``WorkerStats``), shared by its parts."""
+    """The live counters of one worker (the fields of ``WorkerStats``), shared by its parts.
+
+    Updated under a lock: mostly from the loop, but the outbox file's own thread counts too.
+    """
 
     def __init__(self) -> None:
         self._values = {field.name: 0 for field in attrs.fields(WorkerStats)}
+        self._lock = threading.Lock()
 
     def add(self, name: str, amount: int = 1) -> None:
-        self._values[name] += amount  # a KeyError here is a misspelt counter name: a bug
+        with self._lock:
+            self._values[name] += amount  # a KeyError here is a misspelt counter name: a bug
 
     def set(self, name: str, value: int) -> None:
         if name not in self._values:
             raise KeyError(name)
-        self._values[name] = value
+        with self._lock:
+            self._values[name] = value
 
     def __getitem__(self, name: str) -> int:
         return self._values[name]
 
     def snapshot(self) -> WorkerStats:
-        return WorkerStats(**self._values)
+        with self._lock:
+            return WorkerStats(**self._values)
 
     def describe(self) -> str:
         """``"claimed=1 completed=1 ..."``, in field order (for reprs and logs)."""

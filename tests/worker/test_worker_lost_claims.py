@@ -5,16 +5,25 @@ task claimed under its id and runs it (or fails it back at a stop) long before t
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 
-from taskmanager import AsyncTaskManagerClient, TaskManagerClient, TaskStatus
-from taskmanager._worker import Worker
+from taskmanager import (
+    AsyncTaskManagerClient,
+    Task,
+    TaskManagerClient,
+    TaskManagerNotFoundError,
+    TaskStatus,
+    TaskSummary,
+)
+from taskmanager._worker import Worker, WorkerStats
+from taskmanager._worker_lost_claims import LostClaims
 from taskmanager.server import LocalServer
 
 from .conftest import config_for
@@ -235,31 +244,37 @@ def test_a_task_held_under_the_same_id_by_no_one_here_is_left_alone(
     assert f"task(s) {older} claimed under w-lost but not by this run" in caplog.text
 
 
+def _run_stopped_twice(
+    server: LocalServer, spoil: Callable[[Spoil], Callable[[httpx.Request, int], Spoil | None]]
+) -> tuple[WorkerStats, list[int]]:
+    """Run a worker whose transport spoils with ``spoil(hang)``: ``hang`` (the request already
+    forwarded) stops the worker twice and holds the reply until the run has ended."""
+    release = threading.Event()
+    box: list[Worker] = []
+
+    def hang(response: httpx.Response) -> httpx.Response:
+        box[0].stop("test stop")
+        box[0].stop("test stop again")
+        release.wait(10)  # bounded: set as soon as the run ends
+        raise httpx.ReadTimeout("no reply")
+
+    ran: list[int] = []
+    try:
+        with TaskManagerClient(config_for(server), transport=SpoilingTransport(spoil(hang))) as spoilt:
+            box.append(_worker(spoilt, ran))
+            stats = box[0].run(handle_signals=False)
+    finally:
+        release.set()
+    return stats, ran
+
+
 def test_a_claim_cut_short_by_a_forced_stop_is_failed_back(
     server: LocalServer, client: TaskManagerClient
 ) -> None:
     """The server claimed the task, the reply hangs, the worker is stopped twice: the task is not
     run but failed back at once (pending again, attempts 1), and the stop stays bounded."""
     (task_id,) = _setup(client)
-    release = threading.Event()
-    worker_box: list[Worker] = []
-
-    def hang(response: httpx.Response) -> httpx.Response:
-        worker_box[0].stop("test stop")
-        worker_box[0].stop("test stop again")
-        release.wait(10)  # bounded: the test sets it at its end
-        raise httpx.ReadTimeout("no reply")
-
-    ran: list[int] = []
-    try:
-        with TaskManagerClient(
-            config_for(server), transport=SpoilingTransport(_claim_number(1, hang))
-        ) as spoilt:
-            worker = _worker(spoilt, ran)
-            worker_box.append(worker)
-            stats = worker.run(handle_signals=False)
-    finally:
-        release.set()
+    stats, ran = _run_stopped_twice(server, lambda hang: _claim_number(1, hang))
     task = client.get_task(task_id)
     assert (task.status, task.attempts, task.claimed_by, ran) == (TaskStatus.PENDING, 1, None, [])
     assert "released for a retry" in (task.error_message or "")
@@ -344,3 +359,111 @@ async def test_async_claim_cancelled_by_a_forced_stop_is_failed_back(server: Loc
         task = await plain.get_task(task_id)
     assert (task.status, task.attempts, task.claimed_by, stats.recovered) == (TaskStatus.PENDING, 1, None, 1)
     assert "released for a retry" in (task.error_message or "")
+
+
+def test_a_stop_during_the_lookup_fails_the_task_back(server: LocalServer, client: TaskManagerClient) -> None:
+    """The claim's reply is garbled; the lookup hangs and the worker is stopped twice meanwhile:
+    the stop is not held, and a last bounded lookup fails the task back (attempts 1)."""
+    (task_id,) = _setup(client)
+
+    def spoil(hang: Spoil) -> Callable[[httpx.Request, int], Spoil | None]:
+        def pick(request: httpx.Request, count: int) -> Spoil | None:
+            if request.url.path.endswith("/claim") and count == 1:
+                return _garble
+            if request.method == "GET" and request.url.path.endswith("/tasks") and count == 1:
+                return hang
+            return None
+
+        return pick
+
+    stats, ran = _run_stopped_twice(server, spoil)
+    task = client.get_task(task_id)
+    assert (task.status, task.attempts, ran, stats.recovered) == (TaskStatus.PENDING, 1, [], 1)
+    assert "released for a retry" in (task.error_message or "")
+
+
+class ListingFake:
+    """A WorkerClient stand-in for the lookup alone: ``rows`` claimed tasks, all created in one
+    second (the pager's worst case), and ``get_task`` answering from ``tasks``."""
+
+    def __init__(self, rows: list[TaskSummary], tasks: dict[int, Task]) -> None:
+        self.rows = rows
+        self.tasks = tasks
+        self.listed: list[tuple[int, int]] = []
+        self.fetched: list[int] = []
+
+    async def list_tasks(
+        self, *, status: TaskStatus, task_type: str, limit: int, offset: int
+    ) -> list[TaskSummary]:
+        self.listed.append((limit, offset))
+        return self.rows[offset : offset + limit]
+
+    async def get_task(self, task_id: int) -> Task:
+        self.fetched.append(task_id)
+        if task_id not in self.tasks:
+            raise TaskManagerNotFoundError(f"task {task_id} not found")
+        return self.tasks[task_id]
+
+
+SECOND = dt.datetime(2026, 12, 2, 12, 0, 0, tzinfo=dt.UTC)
+
+
+def _row(task_id: int, claimed_by: str) -> TaskSummary:
+    return TaskSummary(task_id, T, TaskStatus.CLAIMED, 0, 0, 1, claimed_by, SECOND, None)
+
+
+def _task(task_id: int, claimed_by: str, *, minute: int = 0, status: TaskStatus = TaskStatus.CLAIMED) -> Task:
+    claimed_at = SECOND + dt.timedelta(minutes=minute)
+    return Task(task_id, T, status, {"n": task_id}, None, None, 0, 0, 1, claimed_by, claimed_at, None, SECOND)
+
+
+def _lost(fake: ListingFake, owed: int = 1) -> LostClaims:
+    lost = LostClaims(cast(Any, fake), worker_id="w-lost", types=[T])
+    for _ in range(owed):
+        lost.note("test")
+    return lost
+
+
+@pytest.mark.anyio
+async def test_thousands_of_claimed_rows_are_read_only_up_to_a_bound(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """5000 tasks claimed by others, all in one second: the lookup reads a bounded number of
+    rows, finds nothing, says it stopped, and does not look again."""
+    fake = ListingFake([_row(i, "w-other") for i in range(1, 5001)], {})
+    lost = _lost(fake)
+    with caplog.at_level(logging.WARNING, logger="taskmanager.worker"):
+        found = await lost.find(held=lambda task_id: False, limit=4, timeout=5.0)
+    assert found == [] and lost.owed == 0
+    assert sum(limit for limit, _offset in fake.listed) <= 2000 and len(fake.listed) <= 20
+    assert "stopped after" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_many_rows_under_our_id_are_fetched_up_to_a_bound() -> None:
+    """300 tasks claimed under this id (a fixed id reused): at most ten are fetched; one lost
+    claim takes up one task, the most recently claimed."""
+    tasks = {i: _task(i, "w-lost", minute=i % 7) for i in range(1, 301)}
+    fake = ListingFake([_row(i, "w-lost") for i in range(1, 301)], tasks)
+    lost = _lost(fake)
+    found = await lost.find(held=lambda task_id: False, limit=4, timeout=5.0)
+    assert len(fake.fetched) == 10
+    assert [claimed.id for claimed in found] == [max(fake.fetched, key=lambda i: (i % 7, -i))]
+
+
+@pytest.mark.anyio
+async def test_rows_gone_finished_or_held_are_not_taken_up() -> None:
+    """A listed task that 404s, one finished meanwhile, one re-claimed by another worker, one
+    this run holds: none is taken up; the one left is, with its params."""
+    rows = [_row(i, "w-lost") for i in range(1, 6)]
+    tasks = {
+        2: _task(2, "w-lost", status=TaskStatus.COMPLETED),
+        3: _task(3, "w-other"),
+        4: _task(4, "w-lost"),
+        5: _task(5, "w-lost"),
+    }
+    fake = ListingFake(rows, tasks)
+    lost = _lost(fake, owed=2)
+    found = await lost.find(held=lambda task_id: task_id == 4, limit=4, timeout=5.0)
+    assert [(claimed.id, claimed.params) for claimed in found] == [(5, {"n": 5})]
+    assert 4 not in fake.fetched and lost.owed == 0
