@@ -390,6 +390,7 @@ class Worker:
             # Only a claim sent while nothing ran proves the queue empty: a task finishing during
             # the claim may have gone back to pending for a retry.
             busy = bool(self._inflight)
+            sent_at = self._clock()
             try:
                 claimed = await self._stop.unless(
                     self._stop.forced,
@@ -398,7 +399,7 @@ class Worker:
             except Interrupted:
                 # The grace period ended with the API still not answering this claim: it may have
                 # taken a task all the same, which the end of the claim loop looks for.
-                run.lost_claims.note("cancelled by the stop")
+                run.lost_claims.note("cancelled by the stop", sent_at=sent_at)
                 return
             except (TaskManagerAuthError, TaskManagerEventLoopError):
                 raise  # a wrong key, or a client tied to another event loop, does not heal by waiting
@@ -415,7 +416,7 @@ class Worker:
                 if not isinstance(exc, TRANSIENT):  # the client adapter already noted the transient ones
                     run.health.down(exc)
                 if claim_outcome_unknown(exc):
-                    run.lost_claims.note(exc)
+                    run.lost_claims.note(exc, sent_at=sent_at)
                 retry_after = exc.retry_after if isinstance(exc, TaskManagerRateLimitError) else None
                 await self._pause(
                     down_delay(
@@ -425,7 +426,7 @@ class Worker:
                 continue
             except RecursionError as exc:  # a reply too deep to decode, from a client that lets it out
                 run.health.down(f"undecodable claim reply ({type(exc).__name__})")
-                run.lost_claims.note(f"undecodable claim reply ({type(exc).__name__})")
+                run.lost_claims.note(f"undecodable claim reply ({type(exc).__name__})", sent_at=sent_at)
                 await self._pause(down_delay(run.health.failures, self.down_cap, rand=self._rng.random()))
                 continue
             else:
@@ -454,6 +455,7 @@ class Worker:
 
         At most one lookup per claim: a lookup that found nothing is followed by a claim."""
         limit = self.concurrency - len(self._inflight)
+        since = run.lost_claims.since
         found = await run.lost_claims.find(
             held=self._holds,
             limit=limit if left is None else min(limit, left),
@@ -465,7 +467,7 @@ class Worker:
         for claimed in found:
             self._counters.add("recovered")
             self._counters.add("claimed")
-            self._start(run, claimed)
+            self._start(run, claimed, claimed_since=since)
         return bool(found)
 
     async def _release_lost_claims(self, run: _Run) -> None:
@@ -510,7 +512,7 @@ class Worker:
     async def _pause(self, seconds: float) -> None:
         await self._stop.pause(seconds, until=self._stop.stopping, sleep=self._sleep)
 
-    def _start(self, run: _Run, claimed: ClaimedTask) -> None:
+    def _start(self, run: _Run, claimed: ClaimedTask, *, claimed_since: float | None = None) -> None:
         if any(other.id == claimed.id and not other.reporting for other in self._inflight.values()):
             # Our own claim expired while the handler runs and the server gave the task back to
             # us: same worker id, so the running handler's report will still be accepted. (A copy
@@ -533,6 +535,7 @@ class Worker:
             handler_threads=run.handler_threads,
             stop_reason=lambda: self._stop.reason,
             interrupt=self.stop,
+            claimed_since=claimed_since,
         )
         job = asyncio.ensure_future(task_run.run())
         self._inflight[job] = task_run

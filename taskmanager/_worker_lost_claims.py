@@ -73,11 +73,17 @@ class LostClaims:
         self._types = list(dict.fromkeys(types))
         self.owed = 0
         """Claims with an unknown outcome whose task has not been looked up yet."""
+        self.since: float | None = None
+        """When the oldest of them was sent (on the worker's clock): the claim of a task found is
+        taken to be that old, so its handler's ``time_left`` is not overstated."""
         self._failed = 0  # lookups failed in a row
         self._left_alone: set[int] = set()  # tasks already said to be left to the claim timeout
 
-    def note(self, why: object) -> None:
-        """A claim whose outcome is unknown: the next lookup looks for its task."""
+    def note(self, why: object, *, sent_at: float) -> None:
+        """A claim sent at ``sent_at`` (the worker's clock) whose outcome is unknown: the next
+        lookup looks for its task."""
+        if not self.owed:
+            self.since = sent_at
         self.owed += 1
         logger.info(
             "the claim's outcome is unknown (%s): looking for a task claimed under %s before the next claim",
@@ -102,6 +108,8 @@ class LostClaims:
         self._leave_alone(tasks[self.owed :])
         # What the listing did not show was not claimed; a lookup cut short does not look again.
         self.owed = 0 if not complete else max(0, min(self.owed, len(tasks)) - len(chosen))
+        if not self.owed:
+            self.since = None
         for task in chosen:
             logger.warning(
                 "task %d (%s) was claimed by %s although the claim's reply never came; taking it up "
@@ -182,6 +190,7 @@ class LostClaims:
         if gave_up:
             self.owed = 0
             self._failed = 0
+            self.since = None
 
     def _leave_alone(self, tasks: list[Task]) -> None:
         fresh = [task.id for task in tasks if task.id not in self._left_alone]

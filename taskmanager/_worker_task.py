@@ -195,6 +195,7 @@ class TaskRun:
         handler_threads: DaemonPool,
         stop_reason: Callable[[], str],
         interrupt: Callable[[str], None],
+        claimed_since: float | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -220,7 +221,9 @@ class TaskRun:
         except Exception:  # a callable whose name cannot be read
             self.handler_name = "the handler"
         task_cls = AsyncWorkerTask if is_async else WorkerTask
-        self.task: _BaseWorkerTask = task_cls(self, claimed, clock())
+        # A task found after a claim whose reply never came: its claim is as old as that claim.
+        started = clock() if claimed_since is None else claimed_since
+        self.task: _BaseWorkerTask = task_cls(self, claimed, started)
         self.id = claimed.id
         self.type = claimed.type
 

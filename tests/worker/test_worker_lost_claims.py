@@ -420,7 +420,7 @@ def _task(task_id: int, claimed_by: str, *, minute: int = 0, status: TaskStatus 
 def _lost(fake: ListingFake, owed: int = 1) -> LostClaims:
     lost = LostClaims(cast(Any, fake), worker_id="w-lost", types=[T])
     for _ in range(owed):
-        lost.note("test")
+        lost.note("test", sent_at=0.0)
     return lost
 
 
@@ -467,3 +467,25 @@ async def test_rows_gone_finished_or_held_are_not_taken_up() -> None:
     found = await lost.find(held=lambda task_id: task_id == 4, limit=4, timeout=5.0)
     assert [(claimed.id, claimed.params) for claimed in found] == [(5, {"n": 5})]
     assert 4 not in fake.fetched and lost.owed == 0
+
+
+def test_a_task_taken_up_keeps_the_age_of_its_claim(server: LocalServer, client: TaskManagerClient) -> None:
+    """The claim timeout of a task found after a lost reply runs from when that claim was sent:
+    the backoff spent before the lookup is not handed to the handler as time left."""
+    _setup(client)
+    paused: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        paused.append(seconds)
+        server.advance(seconds)
+        await asyncio.sleep(0)
+
+    seen: list[float] = []
+    with TaskManagerClient(
+        config_for(server), transport=SpoilingTransport(_claim_number(1, _drop))
+    ) as spoilt:
+        worker = Worker(spoilt, worker_id="w-lost", sleep=sleep, clock=server.clock, claim_timeout=300)
+        worker.add_handler(T, lambda task: seen.append(task.time_left))
+        stats = worker.run(burst=True, handle_signals=False)
+    assert stats.recovered == 1 and paused and paused[0] > 0
+    assert seen == [pytest.approx(300 - paused[0])]
