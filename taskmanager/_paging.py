@@ -11,6 +11,11 @@ second fits, so one busy second costs a larger page, not a lost task.
 Pure logic (no I/O), shared by the sync and the async client: ask :meth:`TiePager.next_page`
 for (limit, offset), fetch it, hand the rows to :meth:`TiePager.take`, yield what it returns.
 
+A reply no real listing gives ends the walk with a ``TaskManagerProtocolError`` rather than a
+loop: a page longer than its limit, or full pages that, ``_STALE_PAGES`` times in a row, hold
+only tasks already yielded (a server or a cache that ignores the offset would otherwise be asked
+for ever larger offsets for ever).
+
 What it cannot see: a task created during the walk shifts every later offset by one (a task
 may then come twice, which the id check drops, or never, if it sorts before the current page),
 and a task that leaves the filter (e.g. a status filter) shifts them the other way (a task
@@ -22,9 +27,16 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
+from ._errors import TaskManagerProtocolError
+
 __all__ = ["TiePager"]
 
 Row = TypeVar("Row")
+
+# Full pages in a row with no task not yielded before. On a real listing only tasks created
+# during the walk repeat rows (each shifts the offsets by one), so a whole page of repeats needs
+# a page's worth of new tasks between two queries; three in a row means the offset is ignored.
+_STALE_PAGES = 3
 
 
 class TiePager(Generic[Row]):
@@ -39,6 +51,7 @@ class TiePager(Generic[Row]):
         self._second = second
         self._identity = identity
         self._seen: set[Hashable] = set()
+        self._stale = 0
         self.done = False
 
     def next_page(self) -> tuple[int, int]:
@@ -47,6 +60,8 @@ class TiePager(Generic[Row]):
 
     def take(self, page: Sequence[Row]) -> list[Row]:
         """The rows of a fetched page to yield now (each id once); sets ``done`` after the last."""
+        if len(page) > self._limit:
+            raise _not_a_listing(f"a page of {len(page)} tasks was listed for limit={self._limit}")
         if len(page) < self._limit:  # the end of the listing: every second in it is whole
             self.done = True
             return self._fresh(page)
@@ -59,7 +74,14 @@ class TiePager(Generic[Row]):
             return []
         self._offset += whole
         self._limit = self._page_size
-        return self._fresh(page[:whole])
+        fresh = self._fresh(page[:whole])
+        self._stale = 0 if fresh else self._stale + 1
+        if self._stale >= _STALE_PAGES:
+            raise _not_a_listing(
+                f"{self._stale} full pages in a row, up to offset={self._offset - whole}, listed only "
+                "tasks listed before: the listing does not apply its offset"
+            )
+        return fresh
 
     def _fresh(self, rows: Sequence[Row]) -> list[Row]:
         fresh = []
@@ -69,3 +91,7 @@ class TiePager(Generic[Row]):
                 self._seen.add(key)
                 fresh.append(row)
         return fresh
+
+
+def _not_a_listing(what: str) -> TaskManagerProtocolError:
+    return TaskManagerProtocolError(what, method="GET", path="/tasks", status_code=200)

@@ -7,9 +7,10 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 
-from taskmanager import AsyncTaskManagerClient, TaskManagerClient, TaskManagerConfig
+from taskmanager import AsyncTaskManagerClient, TaskManagerClient, TaskManagerConfig, TaskManagerProtocolError
 from taskmanager._paging import TiePager
 from taskmanager.server import LocalServer, ManualClock
 
@@ -93,3 +94,88 @@ def test_async_iter_tasks_yields_each_of_1000_same_second_tasks_once(
 
     seen = asyncio.run(walk())
     assert len(seen) == len(ids) and set(seen) == ids
+
+
+# -- listings no real server gives ------------------------------------------------------------------
+
+
+def _pager() -> TiePager[_Row]:
+    return TiePager(3, second=lambda r: r.second, identity=lambda r: r.id)
+
+
+def test_a_listing_that_ignores_the_offset_ends_in_a_protocol_error() -> None:
+    """Every query answers the first page: after the first, nothing new comes, and the walk stops."""
+    pager = _pager()
+    first_page = [_Row(i, 10 - i) for i in range(3)]
+    taken, pages = [], 0
+    with pytest.raises(TaskManagerProtocolError, match="does not apply its offset") as refused:
+        while not pager.done and pages < 100:
+            pages += 1
+            taken += pager.take(first_page)
+    assert pages == 4  # one page yields, three in a row yield nothing
+    assert [row.id for row in taken] == [0, 1]
+    assert (refused.value.method, refused.value.path) == ("GET", "/tasks")
+
+
+def test_a_page_longer_than_its_limit_is_a_protocol_error() -> None:
+    pager = _pager()
+    with pytest.raises(TaskManagerProtocolError, match="a page of 4 tasks was listed for limit=3"):
+        pager.take([_Row(i, i) for i in range(4)])
+
+
+def test_pages_of_repeats_that_later_yield_something_do_not_end_the_walk() -> None:
+    """Tasks created during the walk repeat rows; fewer than three stale pages in a row are fine."""
+    pager = _pager()
+    stale = [_Row(0, 9), _Row(1, 8), _Row(2, 7)]
+    assert [r.id for r in pager.take(stale)] == [0, 1]
+    for _ in range(2):
+        assert pager.take(stale) == []
+    assert [r.id for r in pager.take([_Row(3, 6), _Row(4, 5), _Row(5, 4)])] == [3, 4]
+    for _ in range(2):
+        assert pager.take(stale) == []
+    assert [r.id for r in pager.take([_Row(6, 3)])] == [6]
+    assert pager.done
+
+
+@pytest.mark.parametrize("client_class", [TaskManagerClient, AsyncTaskManagerClient])
+def test_iter_tasks_over_a_listing_that_ignores_the_offset_stops(client_class: type) -> None:
+    """Both clients: a few requests, then a TaskManagerProtocolError (no endless walk)."""
+    requests: list[httpx.Request] = []
+
+    def first_page_always(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        # Bounded: past 50 queries the listing ends (a walk that does not stop ends there, unrefused).
+        limit = int(request.url.params["limit"]) if len(requests) <= 50 else 0
+        items = [
+            {
+                "id": i + 1,
+                "type": "t",
+                "status": "pending",
+                "priority": 0,
+                "progress": 0,
+                "attempts": 0,
+                "claimed_by": None,
+                "created_at": f"2026-11-23 10:{59 - i // 60:02d}:{59 - i % 60:02d}",
+                "completed_at": None,
+            }
+            for i in range(limit)
+        ]
+        body = {"success": True, "data": {"items": items, "count": len(items)}, "timestamp": 1}
+        return httpx.Response(200, json=body)
+
+    config = TaskManagerConfig(api_url="http://127.0.0.1:9/api", api_key="k")
+    transport = httpx.MockTransport(first_page_always)
+    with pytest.raises(TaskManagerProtocolError, match="does not apply its offset"):
+        if client_class is TaskManagerClient:
+            with TaskManagerClient(config, transport=transport) as client:
+                for _ in client.iter_tasks(page_size=10):
+                    pass
+        else:
+
+            async def walk() -> None:
+                async with AsyncTaskManagerClient(config, transport=transport) as client:
+                    async for _ in client.iter_tasks(page_size=10):
+                        pass
+
+            asyncio.run(walk())
+    assert len(requests) == 4
