@@ -426,6 +426,8 @@ def get_task(state: ClientState, task_id: int) -> Op[models.Task]:
     data = (yield from _send(state, call)).unwrap()
     item = _wire.single(call, data, f"task {task_id}")
     task: models.Task = _wire.convert(call, _wire.to_task, item, state.config.server_timezone)
+    if task.id != task_id:  # the server selects by id: another task is not an answer (a cache?)
+        raise _wire.protocol_error(call, 200, f"the reply to a read of task {task_id} holds task {task.id}")
     return task
 
 

@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import json
 import re
+import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -233,6 +234,12 @@ def loads(content: bytes) -> Any:
         value = _DECODER.decode(text)
     except RecursionError:
         raise ValueError(f"nested deeper than {MAX_REPLY_DEPTH} levels") from None
+    except ValueError as err:
+        if "integer string conversion" in str(err):  # Python's advice to change its own limit
+            raise ValueError(
+                f"an integer of more than {sys.get_int_max_str_digits()} digits (PHP writes 64-bit integers)"
+            ) from None
+        raise
     # Only a body with enough brackets can be too deep: the count is cheap, the walk is not.
     if content.count(b"[") + content.count(b"{") > MAX_REPLY_DEPTH and _depth_over(value, MAX_REPLY_DEPTH):
         raise ValueError(f"nested deeper than {MAX_REPLY_DEPTH} levels")
@@ -393,10 +400,20 @@ def convert(call: Call, fn: Callable[..., R], *args: Any) -> R:
     try:
         return fn(*args)
     except (ValueError, KeyError, TypeError, AttributeError) as err:
-        why = str(err)
-        if len(why) > 300:  # the text of a huge value from the reply
-            why = why[:300] + "..."
-        raise protocol_error(call, 200, f"unexpected value in reply: {why}") from err
+        raise protocol_error(call, 200, f"unexpected value in reply: {_surprise(err)}") from err
+
+
+def _surprise(err: Exception) -> str:
+    """What a converter's exception says about the reply, in the reply's terms."""
+    if isinstance(err, KeyError):
+        return f"the field {shown(err.args[0] if err.args else None)[:100]} is missing"
+    why = str(err)
+    if isinstance(err, TypeError) and ("subscriptable" in why or "indices must be" in why):
+        # item["id"] on a list, a string or null: Python's words name the operation, not the data.
+        return f"a list, string, number or null where an object was expected ({why})"
+    if len(why) > 300:  # the text of a huge value from the reply
+        why = why[:300] + "..."
+    return why
 
 
 def _int(value: Any) -> int:
@@ -406,6 +423,15 @@ def _int(value: Any) -> int:
     if isinstance(value, str) and value.isascii() and value.strip().lstrip("-").isdigit():
         return _int(int(value))
     raise TypeError(f"expected a 64-bit integer, got {shown(value)}")
+
+
+def _id(value: Any) -> int:
+    # The database's auto-increment ids start at 1: no row has 0 or less, and such an id could
+    # never be asked for again (``get_task(-1)`` is refused before sending).
+    number = _int(value)
+    if number < 1:
+        raise ValueError(f"expected an id of 1 or more, got {number}")
+    return number
 
 
 def _str(value: Any) -> str:
@@ -481,7 +507,7 @@ def to_registered(data: Any, param_schema: Mapping[str, Any]) -> TaskType:
     elif data.get("updated") is True:
         created = False
     return TaskType(
-        id=_int(data["id"]),
+        id=_id(data["id"]),
         name=_str(data["name"]),
         version=_str(data["version"]),
         param_schema=dict(param_schema),
@@ -502,7 +528,7 @@ _declared: dict[type[Any], frozenset[str]] = {}
 
 def _task_type(item: Any, tz: dt.tzinfo) -> TaskType:
     return TaskType(
-        id=_int(item["id"]),
+        id=_id(item["id"]),
         name=_str(item["name"]),
         version=_str(item["version"]),
         param_schema=_dict(item["param_schema"]),
@@ -543,7 +569,7 @@ def to_created(data: Any, task_type: str, local_key: str, uncertain: bool) -> tu
     if existing:
         created = None if uncertain else False
     task = CreatedTask(
-        id=_int(data["id"]),
+        id=_id(data["id"]),
         type=_str(data.get("type", task_type)),
         status=_status(data["status"]),
         dedupe_key=server_key or local_key,
@@ -553,9 +579,7 @@ def to_created(data: Any, task_type: str, local_key: str, uncertain: bool) -> tu
 
 
 def to_claimed(data: Any, worker_id: str, task_type_id: int) -> ClaimedTask:
-    task_id = _int(data["id"])
-    if task_id < 1:  # no task has it: its outcome could never be reported
-        raise ValueError(f"expected a task id of 1 or more, got {task_id}")
+    task_id = _id(data["id"])
     return ClaimedTask(
         id=task_id,
         type=_str(data["type"]),
@@ -570,7 +594,7 @@ def to_claimed(data: Any, worker_id: str, task_type_id: int) -> ClaimedTask:
 
 def to_progress(data: Any) -> ProgressUpdate:
     return ProgressUpdate(
-        task_id=_int(data["id"]),
+        task_id=_id(data["id"]),
         progress=_int(data["progress"]),
         message=_str(data.get("message", "")),
     )
@@ -578,13 +602,13 @@ def to_progress(data: Any) -> ProgressUpdate:
 
 def to_outcome(data: Any) -> CompletionOutcome:
     return CompletionOutcome(
-        task_id=_int(data["id"]), status=CompletionStatus(_str(data["status"])), message=_str(data["message"])
+        task_id=_id(data["id"]), status=CompletionStatus(_str(data["status"])), message=_str(data["message"])
     )
 
 
 def to_task(item: Any, tz: dt.tzinfo) -> Task:
     return Task(
-        id=_int(item["id"]),
+        id=_id(item["id"]),
         type=_str(item["type"]),
         status=_status(item["status"]),
         params=_dict(item["params"]),
@@ -604,7 +628,7 @@ def to_task(item: Any, tz: dt.tzinfo) -> Task:
 def to_summaries(data: Any, tz: dt.tzinfo) -> list[TaskSummary]:
     return [
         TaskSummary(
-            id=_int(item["id"]),
+            id=_id(item["id"]),
             type=_str(item["type"]),
             status=_status(item["status"]),
             priority=_int(item["priority"]),

@@ -74,6 +74,9 @@ _UNWRITABLE = {
     "overflowing-float": _get_reply(result={"x": 1}).replace(b'"x": 1', b'"x": 1e400'),
     "non-ascii-digit-id": _get_reply(id="\u0663"),  # ARABIC-INDIC DIGIT THREE, which int() reads as 3
     "id-beyond-int64": _get_reply(id=2**64),
+    "negative-id": _get_reply(id=-1),  # no row of an auto-increment column has it
+    "zero-id": _get_reply(id=0),
+    "five-thousand-digit-id": _get_reply(result={"x": 1}).replace(b'"x": 1', b'"x": ' + b"9" * 5000),
     "huge-timestamp": _get_reply(created_at="x" * 100_000),
 }
 
@@ -164,5 +167,41 @@ def test_huge_protocol_error_body_is_quoted_from_its_start(kind: str) -> None:
 def test_claim_reply_naming_an_id_no_task_can_have_is_a_protocol_error(kind: str, task_id: int) -> None:
     """A claimed task with id -5 or 0 could never be reported: refused as a garbled reply."""
     claimed = {"id": task_id, "type": "T", "params": {"k": "v"}, "attempts": 1, "priority": 0}
-    with pytest.raises(TaskManagerProtocolError, match="task id"):
+    with pytest.raises(TaskManagerProtocolError, match="an id of 1 or more"):
         run(kind, OPS["claim_task_by_id"], Recorder(200, _envelope(claimed)))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (
+            {"items": [{k: v for k, v in _task().items() if k != "status"}], "count": 1},
+            "the field 'status' is missing",
+        ),
+        ({"items": [None], "count": 1}, "where an object was expected"),
+        ({"items": ["task"], "count": 1}, "where an object was expected"),
+        ({"items": [[1, 2]], "count": 1}, "where an object was expected"),
+    ],
+    ids=["missing-field", "null-item", "string-item", "list-item"],
+)
+def test_a_reply_of_the_wrong_shape_is_described_in_the_reply_s_terms(
+    kind: str, data: Any, said: str
+) -> None:
+    with pytest.raises(TaskManagerProtocolError, match=said) as caught:
+        run(kind, OPS["get_task"], Recorder(200, _envelope(data)))
+    assert "subscriptable" not in caught.value.message.split("(")[0]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_integer_too_long_to_read_is_named_without_python_s_advice(kind: str) -> None:
+    body = _get_reply(result={"x": 1}).replace(b'"x": 1', b'"x": ' + b"9" * 5000)
+    with pytest.raises(TaskManagerProtocolError, match=r"an integer of more than \d+ digits") as caught:
+        run(kind, OPS["get_task"], Recorder(200, body))
+    assert "set_int_max_str_digits" not in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_read_answered_with_another_task_is_a_protocol_error(kind: str) -> None:
+    with pytest.raises(TaskManagerProtocolError, match="a read of task 1 holds task 2"):
+        run(kind, OPS["get_task"], Recorder(200, _get_reply(id=2)))
