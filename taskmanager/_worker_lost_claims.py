@@ -9,10 +9,13 @@ not hold, and fetches each (the listing has no params).
 
 Each claim takes at most one task, so a lookup takes at most as many tasks as there were
 claims with an unknown outcome since the last lookup that answered, the most recently
-claimed first. Other tasks claimed under this id are left to the claim timeout: with a
-worker id given by hand another live process may be running them, and a second copy's
-report would be accepted too (same id). The default id is unique per process, so there
-they do not occur.
+claimed first. Other tasks claimed under this id are left to the claim timeout (and never
+taken up by a later lookup): with a worker id given by hand another live process may be
+running them, and a second copy's report would be accepted too (same id). The default id is
+unique per process, so there they do not occur. What the lookup cannot tell: a claim that in
+fact took nothing, with such a task the only one listed; it is then taken up (the listing
+holds no claim times to compare with the worker's clock), which is why live processes must
+not share a worker id.
 
 Everything is bounded: pages, rows read, tasks fetched, and the time of one lookup. A lookup
 that fails is logged once and tried again (after the next claim) at most ``_TRIES`` times;
@@ -164,7 +167,10 @@ class LostClaims:
                 found.extend(
                     row
                     for row in pager.take(page)
-                    if row.claimed_by == self._worker_id and row.type in self._types and not held(row.id)
+                    if row.claimed_by == self._worker_id
+                    and row.type in self._types
+                    and row.id not in self._left_alone
+                    and not held(row.id)
                 )
         if not complete:
             logger.warning(

@@ -224,12 +224,15 @@ def test_a_task_held_under_the_same_id_by_no_one_here_is_left_alone(
     server: LocalServer, client: TaskManagerClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A task claimed under this worker id earlier (another process with the same id) is not
-    taken up; only the one the lost claim took is, and the other is named in one warning."""
+    taken up; only the one the lost claim took is, and the other is named in one warning. A
+    second garbled claim (which found nothing) does not take it up either."""
     older, newer = _setup(client, 2)
     other = client.claim_task(T, worker_id="w-lost")
     assert other is not None and other.id == older
     server.advance(5)  # the lost claim comes later
-    transport = SpoilingTransport(_claim_number(1, _garble))
+    transport = SpoilingTransport(
+        lambda request, count: _garble if request.url.path.endswith("/claim") and count <= 2 else None
+    )
     ran: list[int] = []
     with (
         TaskManagerClient(config_for(server), transport=transport) as spoilt,
@@ -241,7 +244,8 @@ def test_a_task_held_under_the_same_id_by_no_one_here_is_left_alone(
         TaskStatus.CLAIMED,
         TaskStatus.COMPLETED,
     )
-    assert f"task(s) {older} claimed under w-lost but not by this run" in caplog.text
+    assert caplog.text.count(f"task(s) {older} claimed under w-lost but not by this run") == 1
+    assert transport.seen.count("GET tasks") == 2
 
 
 def _run_stopped_twice(
