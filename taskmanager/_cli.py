@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import click
 
+from . import _json_input as json_input
 from ._cli_output import format_table, to_json, worker_stats_table
 from ._config import TaskManagerConfig
 from ._env_file import env_file_values
@@ -209,11 +210,14 @@ def _read_json(value: str, what: str) -> Any:
             value = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
         except OSError as exc:
             raise click.BadParameter(f"cannot read {name}: {exc.strerror}", param_hint=what) from exc
+        except UnicodeDecodeError as exc:
+            why = f"not UTF-8 text (byte {exc.start})"
+            raise click.BadParameter(why, param_hint=f"{what} ({name})") from None
         source = f"{what} ({name})"
     try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}", param_hint=source) from exc
+        return json_input.loads(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=source) from None
 
 
 def _read_object(value: str, what: str) -> dict[str, Any]:

@@ -15,7 +15,6 @@ carried over (the server ignores them).
 from __future__ import annotations
 
 import ast
-import json
 import os
 import sqlite3
 import urllib.parse
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from . import _json_input as json_input
 from ._dedupe import prepare_params
 from ._errors import (
     TaskManagerAPIError,
@@ -123,10 +123,10 @@ def _parse_params(text: Any) -> tuple[dict[str, Any] | None, str | None]:
     if not isinstance(text, str):
         return None, f"parameters are not text ({type(text).__name__})"
     try:
-        value = json.loads(text)
-    except RecursionError:
-        return None, "parameters are nested too deeply"
-    except json.JSONDecodeError:
+        value = json_input.loads(text)
+    except ValueError as err:
+        if not str(err).startswith("not valid JSON"):
+            return None, f"parameters cannot be read: {err}"  # nested too deeply, an integer too long
         try:
             # Some old code stored str(dict): a Python literal, read safely (no code runs).
             value = ast.literal_eval(text)
@@ -194,11 +194,15 @@ def read_legacy_queue(path: str | os.PathLike[str]) -> tuple[list[LegacyRow], li
 
 def _load_json(path: str | os.PathLike[str], what: str) -> Any:
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json_input.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as err:
         raise MigrationInputError(f"cannot read the {what} {os.fspath(path)!r}: {err.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise MigrationInputError(f"the {what} {os.fspath(path)!r} is not JSON: {err}") from None
+    except UnicodeDecodeError as err:
+        raise MigrationInputError(
+            f"the {what} {os.fspath(path)!r} is not UTF-8 text (byte {err.start})"
+        ) from None
+    except ValueError as err:
+        raise MigrationInputError(f"the {what} {os.fspath(path)!r} cannot be read: {err}") from None
 
 
 def parse_map_option(items: Iterable[str]) -> dict[str, str]:

@@ -232,18 +232,21 @@ def test_bad_map_option_is_a_usage_error(legacy: Path) -> None:
 
 
 def test_hostile_params_are_refused_rows_not_crashes(tmp_path: Path) -> None:
-    """Params nested 100,000 deep, a JSON list, or binary junk: each row is refused with a reason."""
+    """Params nested 100,000 deep, a JSON list, binary junk or a 5000-digit integer: each row is
+    refused with a reason."""
     path = tmp_path / "hostile.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE task_queue (task_type TEXT, parameters BLOB, status TEXT)")
-    for params in ("[" * 100_000 + "]" * 100_000, "[1, 2]", b"\xff\xfe", "{'a': __import__('os')}", None):
+    deep, long_int = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", '{"a": ' + "9" * 5000 + "}"
+    for params in (deep, "[1, 2]", b"\xff\xfe", "{'a': __import__('os')}", None, long_int):
         conn.execute("INSERT INTO task_queue VALUES ('t', ?, 'queued')", (params,))
     conn.execute("INSERT INTO task_queue VALUES (NULL, '{\"a\": 1}', 'queued')")
     conn.commit()
     conn.close()
     rows, _ = read_legacy_queue(path)
     report = migrate_rows(None, rows, mapping={}, dry_run=True)
-    assert report.to_create == 0 and len(report.refused) == 6
+    assert report.to_create == 0 and len(report.refused) == 7
     reasons = [why for _, _, why in report.refused]
-    assert "nested too deeply" in reasons[0] and "list" in reasons[1] and "UTF-8" in reasons[2]
-    assert "neither JSON" in reasons[3] and "not text" in reasons[4] and reasons[5] == "no task type"
+    assert "nested more than 508 levels deep" in reasons[0] and "list" in reasons[1] and "UTF-8" in reasons[2]
+    assert "neither JSON" in reasons[3] and "not text" in reasons[4]
+    assert "an integer of more than 4300 digits" in reasons[5] and reasons[6] == "no task type"
