@@ -41,7 +41,13 @@ HEAD_TIMEOUT = 10.0  # seconds to receive a whole request head once its first by
 BODY_TIMEOUT = 60.0  # seconds to receive a whole body
 IDLE_TIMEOUT = 60.0  # seconds a kept-alive connection may wait for its next request
 SEND_TIMEOUT = 30.0  # seconds to hand a response to a client that does not read
-_LINGER = (2.0, 1024 * 1024)  # after an early refusal: discard at most this long / this much
+# After an early refusal (a 413, a 401 before the body): discard what still comes, at most this
+# long / this much, then close. A close with unread bytes sends a reset, and a client still
+# writing the body may then lose the answer already sent (asyncio drops a connection whose write
+# failed before reading what came), so the rest of a body is read like a web server in front of
+# PHP would (nginx's lingering close, a buffered FastCGI body): as much as a client can send in
+# the window, not a first megabyte only.
+_LINGER = (2.0, 256 * 1024 * 1024)
 
 LIMITS = {
     "connections": MAX_CONNECTIONS,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from taskmanager import AsyncTaskManagerClient, TaskManagerAPIError, TaskManagerClient, TaskManagerConfig
 from taskmanager.server import LocalServer, _http
 
 from .conftest import API_KEY
@@ -468,3 +470,31 @@ def test_the_first_connection_goes_first_whichever_thread_runs_first(
         release.set()
         for sock in held:
             sock.close()
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_result_over_the_body_limit_is_answered_413_to_either_client(
+    server: LocalServer, kind: str
+) -> None:
+    """The 413 comes before the body; the rest of the body is read, not reset, so a client still
+    writing it reads the answer (the async client used to see only a reset connection)."""
+    config = TaskManagerConfig(api_url=server.url, api_key=API_KEY, retry_attempts=0)
+    big = {"s": "x" * (_http.MAX_BODY + 4 * 1024 * 1024)}
+    with TaskManagerClient(config) as client:
+        client.register_task_type("Big", "1", {"type": "object"})
+        client.create_task("Big", {"i": 1})
+        task = client.claim_task("Big", worker_id="w")
+        assert task is not None
+        if kind == "sync":
+            with pytest.raises(TaskManagerAPIError) as refused:
+                client.complete_task(task.id, big, worker_id="w")
+        else:
+
+            async def complete() -> None:
+                async with AsyncTaskManagerClient(config) as other:
+                    await other.complete_task(task.id, big, worker_id="w")
+
+            with pytest.raises(TaskManagerAPIError) as refused:
+                asyncio.run(complete())
+        assert refused.value.status_code == 413
+        assert client.get_task(task.id).status.value == "claimed"  # nothing was done with it
