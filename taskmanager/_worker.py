@@ -53,7 +53,7 @@ from ._worker_outbox import Outbox, Outcome
 from ._worker_outbox_store import open_store
 from ._worker_stats import Counters, WorkerStats
 from ._worker_stop import Interrupted, StopControl
-from ._worker_task import AsyncWorkerTask, RunSettings, TaskRun, WorkerTask
+from ._worker_task import HANDLER_CANCEL_WAIT, AsyncWorkerTask, RunSettings, TaskRun, WorkerTask
 from ._worker_text import describe_error
 from ._worker_threads import DaemonPool
 from ._worker_watchdog import LoopWatchdog
@@ -99,6 +99,8 @@ class _Run:
             pause=functools.partial(worker._stop.pause, until=None, sleep=worker._sleep),
             rng=worker._rng,
         )
+        # Async handlers abandoned because they did not end when cancelled: closed at the end.
+        self.ignored_cancel: set[asyncio.Task[Any]] = set()
         self.lost_claims = LostClaims(self.client, worker_id=worker.worker_id, types=worker.task_types)
         self.settings = RunSettings(
             worker_id=worker.worker_id,
@@ -320,6 +322,7 @@ class Worker:
             watchdog.stop()
             restore_signals()
             await self._abandon_all()  # only left when even the fail-back was cut short
+            await self._close_ignored(run)
             await run.aclose()
             self._running = False
             self._stop.unbind()
@@ -329,7 +332,9 @@ class Worker:
     def _on_loop_now(self, loop: asyncio.AbstractEventLoop) -> str:
         """What runs on the loop now (read from the watchdog thread): a task's handler, if any."""
         current = asyncio.current_task(loop)
-        task_run = self._inflight.get(current) if current is not None else None
+        task_run = next(
+            (run for job, run in list(self._inflight.items()) if current in (job, run.handler_job)), None
+        )
         if task_run is not None:
             return f"the handler of task {task_run.id} ({task_run.type}): {task_run.handler_name}"
         handlers = sorted(
@@ -536,6 +541,7 @@ class Worker:
             stop_reason=lambda: self._stop.reason,
             interrupt=self.stop,
             claimed_since=claimed_since,
+            ignored_cancel=run.ignored_cancel,
         )
         job = asyncio.ensure_future(task_run.run())
         self._inflight[job] = task_run
@@ -558,11 +564,14 @@ class Worker:
     async def _give_up_running(self, why: str | None = None) -> None:
         """Abandon the handlers still running (their failure is reported); the reports under way
         get a last short window, then stay in the outbox (a file), or are logged lost (memory)."""
+        window = _FINAL_REPORT_WINDOW
         for job, task_run in list(self._inflight.items()):
             if task_run.abandon(why):
                 job.cancel()
+                if task_run.handler_job is not None:  # an async handler: it may take its time to end
+                    window = _FINAL_REPORT_WINDOW + HANDLER_CANCEL_WAIT
         if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=_FINAL_REPORT_WINDOW)
+            await asyncio.wait(set(self._inflight), timeout=window)
         await self._abandon_all()
 
     async def _fail_back(self, why: str) -> None:
@@ -587,3 +596,28 @@ class Worker:
         if self._inflight:
             # Bounded: a handler that swallows its cancellation must not hold the end of the run.
             await asyncio.wait(set(self._inflight), timeout=_FINAL_REPORT_WINDOW)
+
+    async def _close_ignored(self, run: _Run) -> None:
+        """Close the async handlers abandoned because they ignored their cancellation (they get a
+        ``GeneratorExit`` where they wait), so that nothing of the run is left on the loop: the
+        shutdown of an ``asyncio.run()`` waits for every task left, for ever for such a handler."""
+        jobs = [job for job in run.ignored_cancel if not job.done()]
+        for job in jobs:
+            coro = job.get_coro()
+            for _attempt in range(3):  # a handler may await again on GeneratorExit, too
+                try:
+                    coro.close()
+                    break
+                except Exception:  # it awaited again (RuntimeError), or its finally raised (closed)
+                    continue
+            job.cancel()  # the closed coroutine ends the asyncio task at its next step
+        if not jobs:
+            return
+        _done, left = await asyncio.wait(jobs, timeout=HANDLER_CANCEL_WAIT)
+        for job in left:
+            logger.error(
+                "worker %s: an abandoned async handler could not be closed (it awaits again when "
+                "closed): %r; the event loop's shutdown will wait for it",
+                self.worker_id,
+                job,
+            )

@@ -39,6 +39,9 @@ logger = logging.getLogger("taskmanager.worker")
 
 # The share of the claim timeout after which a still-running handler is warned about.
 _LEASE_WARN_SHARE = 0.8
+# How long an async handler may take to end once cancelled (after the grace period, or as its
+# loop shuts down) before it is abandoned as one that ignores its cancellation.
+HANDLER_CANCEL_WAIT = 1.0
 
 
 @attrs.frozen
@@ -80,6 +83,27 @@ def _as_result(value: Any) -> dict[str, Any] | None:
     except BaseException as exc:  # a Mapping raising a BaseException of its own while read
         raise _UnreadableResult(f"the handler's result could not be read: {describe_error(exc)}") from None
     return result
+
+
+@attrs.frozen
+class _Raised:
+    """A KeyboardInterrupt or SystemExit out of an async handler, carried to its run as a value
+    (raised in an asyncio task of its own, asyncio would let it out of the event loop)."""
+
+    exc: BaseException
+
+
+async def _boxed(awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except (KeyboardInterrupt, SystemExit) as exc:
+        return _Raised(exc)
+
+
+def _discard_outcome(job: asyncio.Future[Any]) -> None:
+    """Read what an abandoned handler's task ended with (so asyncio does not log it), and drop it."""
+    if not job.cancelled():
+        job.exception()
 
 
 def _handle(fn: Callable[..., Any], task: _BaseWorkerTask) -> Any:
@@ -196,6 +220,7 @@ class TaskRun:
         stop_reason: Callable[[], str],
         interrupt: Callable[[str], None],
         claimed_since: float | None = None,
+        ignored_cancel: set[asyncio.Task[Any]] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -207,6 +232,9 @@ class TaskRun:
         self._threads = handler_threads
         self._stop_reason = stop_reason
         self._interrupt = interrupt
+        self._ignored_cancel = set() if ignored_cancel is None else ignored_cancel
+        self.handler_job: asyncio.Task[Any] | None = None
+        """The asyncio task an async handler runs in (None for a sync handler's thread)."""
         self.abandoned = False
         """True once the worker gave up on the handler (it stopped without it)."""
         self._abandoned_why: str | None = None
@@ -311,12 +339,50 @@ class TaskRun:
     async def _call_handler(self, fn: Callable[..., Any]) -> dict[str, Any] | None:
         """The handler's result, read (``_as_result``); raises what the handler raised."""
         if inspect.iscoroutinefunction(fn):
-            return _as_result(await fn(self.task))
+            return _as_result(await self._await_handler(fn(self.task)))
         result = await self._threads.submit(_handle, fn, self.task)
         if inspect.isawaitable(result):  # a plain function that returned a coroutine
-            return _as_result(await result)
+            return _as_result(await self._await_handler(result))
         read: dict[str, Any] | None = result
         return read
+
+    async def _await_handler(self, awaitable: Any) -> Any:
+        """What an async handler returns, run as an asyncio task of its own, so that a handler
+        ignoring its cancellation cannot hold this run: cancelled (the run is abandoning it),
+        it gets ``HANDLER_CANCEL_WAIT`` seconds to end; if it ends by then, what it did counts,
+        else it is left alone (closed when the run ends) and the cancellation goes on here.
+        """
+        job = asyncio.ensure_future(_boxed(awaitable))
+        self.handler_job = job
+        try:
+            await asyncio.wait({job})  # a cancellation of this run lands here, not in the handler
+        except asyncio.CancelledError:
+            job.cancel()
+            try:
+                await asyncio.wait({job}, timeout=HANDLER_CANCEL_WAIT)
+            finally:
+                if not job.done():
+                    self._ignored(job)
+            if not job.done() or job.cancelled():
+                raise
+        result = job.result()
+        if isinstance(result, _Raised):
+            raise result.exc
+        return result
+
+    def _ignored(self, job: asyncio.Task[Any]) -> None:
+        """The handler did not end when cancelled: whatever it does from now on is ignored."""
+        job.add_done_callback(_discard_outcome)
+        self._ignored_cancel.add(job)
+        job.add_done_callback(self._ignored_cancel.discard)
+        logger.warning(
+            "task %d (%s): the handler %s ignored its cancellation for %gs; abandoned (whatever it "
+            "returns from now on is not sent; it is closed when the run ends)",
+            self.id,
+            self.type,
+            self.handler_name,
+            HANDLER_CANCEL_WAIT,
+        )
 
     def check_lease(self) -> None:
         """Warn once when a task has used 80 % of its claim (the server may then re-release it)."""

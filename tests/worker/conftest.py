@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +57,23 @@ def client(server: LocalServer) -> Iterator[TaskManagerClient]:
 async def async_client(server: LocalServer) -> AsyncIterator[AsyncTaskManagerClient]:
     async with AsyncTaskManagerClient(config_for(server)) as c:
         yield c
+
+
+def sigterm_once_started(script: str, *, timeout: float = 30) -> tuple[int, str, str]:
+    """Run ``script`` in a new Python process (these tests' helpers importable), send it SIGTERM
+    once it printed ``started``, and return its exit code, stdout and stderr (killed after
+    ``timeout`` seconds, which fails the caller's ``communicate`` with ``TimeoutExpired``)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "started"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, out, err

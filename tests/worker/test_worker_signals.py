@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
+
+from .conftest import sigterm_once_started
 
 SCRIPT = textwrap.dedent(
     """
@@ -35,20 +32,8 @@ SCRIPT = textwrap.dedent(
 
 def test_sigterm_fails_stuck_handler_and_exits_zero() -> None:
     """SIGTERM: the stuck task is failed with a clear error, nothing else is claimed, exit code 0."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "started"
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
+    returncode, out, err = sigterm_once_started(SCRIPT)
+    assert returncode == 0, err
     report = json.loads(out.strip().splitlines()[-1])
     assert (report["claimed"], report["failed"]) == (1, 1)
     (status1, error1), (status2, error2) = report["tasks"]
