@@ -97,6 +97,7 @@ def _as_json_failure(exc: click.ClickException, as_json: bool) -> click.ClickExc
 
 _KEY_VARIABLE = "TASKMANAGER_API_KEY"
 _REDACTED = "<redacted>"
+_SHORTEST_REDACTED = 8  # characters
 _ARGS_META = "taskmanager.args"  # the command line as given, in the context's shared meta
 
 
@@ -112,7 +113,8 @@ def _keys_in_play(args: Sequence[str]) -> list[str]:
     keys.append(os.environ.get(_KEY_VARIABLE, ""))
     with contextlib.suppress(TaskManagerError, OSError):  # an unreadable file holds no key to hide
         keys.append(env_file_values(None, os.environ, default=True).get(_KEY_VARIABLE, ""))
-    return sorted({key for key in keys if key}, key=len, reverse=True)
+    # A key too short to be a real one is left alone: replacing every "ab" would garble the text.
+    return sorted({key for key in keys if len(key) >= _SHORTEST_REDACTED}, key=len, reverse=True)
 
 
 def _without_keys(text: str, args: Sequence[str]) -> str:
@@ -124,7 +126,7 @@ def _without_keys(text: str, args: Sequence[str]) -> str:
 @contextlib.contextmanager
 def _usage_errors_like_the_others(args: Sequence[str]) -> Iterator[None]:
     """Click's usage errors (unknown option or command, missing argument, bad value): JSON on
-    stderr with --json, as every other error is, and never quoting the API key."""
+    stderr with --json, as every other error is; no error quotes the API key."""
     try:
         yield
     except click.exceptions.NoArgsIsHelpError:
@@ -136,6 +138,13 @@ def _usage_errors_like_the_others(args: Sequence[str]) -> Iterator[None]:
         if message != exc.format_message():
             raise click.UsageError(message, ctx=exc.ctx) from exc  # the same usage text, no key
         raise
+    except click.ClickException as exc:  # an API error, a server that cannot start: one line
+        message = _without_keys(exc.format_message(), args)
+        if message == exc.format_message():
+            raise
+        if isinstance(exc, _APIFailure):
+            raise type(exc)(message, status_code=exc.status_code, as_json=exc.as_json) from exc
+        raise (_BadInput if exc.exit_code == _BadInput.exit_code else _APIFailure)(message) from exc
 
 
 class _MainGroup(click.Group):
@@ -158,15 +167,33 @@ def _make_client(api_url: str | None, api_key: str | None) -> TaskManagerClient:
     return TaskManagerClient(config)
 
 
+class _KeylessFormatter(logging.Formatter):
+    """Log lines on stderr without the API key (a type name typed as the key shows in them)."""
+
+    def __init__(self, fmt: str, args: Sequence[str]) -> None:
+        super().__init__(fmt)
+        self._args = args
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _without_keys(super().format(record), self._args)
+
+
+def _keyless_handler(fmt: str) -> logging.Handler:
+    context = click.get_current_context(silent=True)
+    args = context.meta.get(_ARGS_META, ()) if context is not None else ()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_KeylessFormatter(fmt, args))
+    return handler
+
+
 @contextlib.contextmanager
 def _warnings_to_stderr(enabled: bool) -> Iterator[None]:
     """With -v, the client's warnings (each retry, with its reason) go to stderr, then the error."""
     if not enabled:
         yield
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _keyless_handler("%(levelname)s %(name)s: %(message)s")
     handler.setLevel(logging.WARNING)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("taskmanager")
     logger.addHandler(handler)
     try:
@@ -798,7 +825,7 @@ def worker_run(
     to TASKMANAGER_API_URL/KEY).
     """
     logging.basicConfig(
-        level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=log_level, handlers=[_keyless_handler("%(asctime)s %(levelname)s %(name)s: %(message)s")]
     )
     if log_level != "DEBUG":  # httpx logs every request at INFO: too much for a worker's log
         logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from taskmanager import TaskManagerClient, TaskManagerConfig
+from taskmanager import TaskManagerClient, TaskManagerConfig, set_testing
 from taskmanager._cli import main
 from taskmanager.server import LocalServer
 
@@ -115,3 +115,46 @@ def test_migrate_json_files_refuse_deep_nesting_and_long_integers(
     for flag in ([], ["--json"]):
         error = _usage_error(cli("migrate", str(legacy), option, str(path), "--dry-run", *flag), bool(flag))
         assert f"cannot be read: {reason}" in error, error
+
+
+# ------------------------------------------------------------------------------ the key typed elsewhere
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_no_error_quotes_the_key(cli: Any, tmp_path: Path, as_json: bool) -> None:
+    """The key (from the environment or --api-key) typed as a type name, a URL, a file name: the
+    API's error, a bad setting and a server that cannot start all show it as <redacted>."""
+    flag = ["--json"] if as_json else []
+    wrong = "wrong-key-typed-twice"
+    for args, code in (
+        (["types", "get", KEY], 1),
+        (["tasks", "claim", KEY], 1),
+        (["types", "get", wrong, "--api-key", wrong], 1),  # 401 naming the path
+        (["health", "--api-url", KEY], 2),
+        (["health", f"--api-key={wrong}", "--api-url", wrong], 2),
+        (["serve", "--port", "0", "--db", str(tmp_path / "missing" / KEY)], 1),
+    ):
+        result = cli(*args, *(flag if args[0] != "serve" else []))
+        assert result.exit_code == code, (args, result.output)
+        shown = result.stdout + result.stderr
+        assert "Traceback" not in shown and KEY not in shown and wrong not in shown, (args, shown)
+        assert "<redacted>" in shown, (args, shown)
+        if as_json and args[0] != "serve":
+            assert set(json.loads(result.stderr)) == {"error", "status_code"}, (args, shown)
+
+
+def test_warnings_on_stderr_do_not_quote_the_key(cli: Any) -> None:
+    """-v's retry warnings name the request's path, which holds what was typed as a type name."""
+    set_testing(True)
+    try:
+        result = cli("types", "get", KEY, "-v", "--api-url", "http://127.0.0.1:9/api")
+    finally:
+        set_testing(False)
+    assert result.exit_code == 1 and "retry 1 of" in result.stderr, result.stderr
+    assert KEY not in result.stderr and "GET /task-types/<redacted>" in result.stderr, result.stderr
+
+
+def test_a_key_too_short_to_be_real_is_not_searched_for(cli: Any) -> None:
+    """A key of fewer than 8 characters would garble every message it occurs in: it is left alone."""
+    result = cli("types", "get", "Test.Cli.abc", "--api-key", "abc")
+    assert result.exit_code == 1 and "GET /task-types/Test.Cli.abc -> 401" in result.stderr, result.stderr
