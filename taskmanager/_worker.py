@@ -149,6 +149,7 @@ class Worker:
         outbox: str | os.PathLike[str] | None = None,
     ) -> None:
         # Every argument is checked here, so a bad one fails now, not in the middle of a run.
+        _settings.check_client(client)
         self.client = client
         self.policy = to_policy(policy)
         self.concurrency = _settings.concurrency(concurrency)
@@ -192,8 +193,7 @@ class Worker:
         """Register ``fn`` as the handler of ``task_type`` (the non-decorator form)."""
         # A name the server cannot serve would never be claimed: refused now, not on every poll.
         task_type = type_name("task_type", task_type)
-        if not callable(fn):
-            raise TypeError(f"the handler for {task_type!r} is not callable")
+        _settings.check_callable(f"the handler for {task_type!r}", fn)
         self._handlers[task_type] = fn
 
     @property
@@ -289,9 +289,9 @@ class Worker:
     ) -> WorkerStats:
         """``run()`` for code already inside an event loop (signals are left alone by default)."""
         if not self._handlers:
-            raise RuntimeError("no handlers registered: use @worker.handler('Task.Type') first")
+            raise _settings.RunRefusedError("no handlers registered: use @worker.handler('Task.Type') first")
         if self._running:
-            raise RuntimeError("this worker is already running")
+            raise _settings.RunRefusedError("this worker is already running")
         max_tasks = _settings.max_tasks(max_tasks)
         loop = asyncio.get_running_loop()
         self._stop.grace_period = self.grace_period

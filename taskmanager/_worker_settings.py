@@ -14,7 +14,10 @@ from ._worker_outbox_store import shown_path
 
 __all__ = [
     "MAX_CONCURRENCY",
+    "NotCallableError",
+    "RunRefusedError",
     "check_callable",
+    "check_client",
     "check_outbox",
     "concurrency",
     "max_attempts",
@@ -56,10 +59,37 @@ def max_tasks(value: Any) -> int | None:
     return None if value is None else _args.count("max_tasks", value, minimum=1)
 
 
+class NotCallableError(TaskManagerValidationError, TypeError):
+    """A handler that is not callable (a ``TypeError`` too, as it was before it was typed)."""
+
+
+class RunRefusedError(TaskManagerValidationError, RuntimeError):
+    """``run()`` with no handler added, or while the worker runs already (a ``RuntimeError``
+    too, as it was before it was typed)."""
+
+
 def check_callable(name: str, value: Any, optional: bool = False) -> None:
     if (value is None and optional) or callable(value):
         return
-    raise TaskManagerValidationError(f"{name} must be a callable, got {shown(value)}")
+    raise NotCallableError(f"{name} must be a callable, got {shown(value)}")
+
+
+# What a worker calls on every run; a wrapper or a test double offering them is a client too.
+_CLIENT_METHODS = ("claim_task", "update_progress", "complete_task", "fail_task")
+
+
+def check_client(value: Any) -> None:
+    """A ``TaskManagerClient``, an ``AsyncTaskManagerClient``, or an object with their methods."""
+    missing = [name for name in _CLIENT_METHODS if not callable(getattr(value, name, None))]
+    if not missing:
+        return
+    hint = (
+        " (build one with TaskManagerClient(config))" if type(value).__name__ == "TaskManagerConfig" else ""
+    )
+    raise TaskManagerValidationError(
+        f"client must be a TaskManagerClient or an AsyncTaskManagerClient{hint}, got {shown(value)} "
+        f"(it has no {missing[0]}() method)"
+    )
 
 
 def check_outbox(value: Any) -> str | None:

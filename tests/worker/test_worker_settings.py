@@ -9,10 +9,15 @@ from typing import Any
 
 import pytest
 
-from taskmanager import TaskManagerValidationError
+from taskmanager import (
+    AsyncTaskManagerClient,
+    TaskManagerClient,
+    TaskManagerConfig,
+    TaskManagerValidationError,
+)
 from taskmanager._worker import Worker
 
-from .worker_fakes import FakeClient
+from .worker_fakes import AsyncFakeClient, FakeClient
 
 BAD: list[tuple[str, Any]] = [
     *[("concurrency", v) for v in (0, -1, 1.5, "4", True, None, 10**6, 2**80)],
@@ -96,3 +101,63 @@ def test_outbox_that_cannot_be_a_file_is_refused_at_construction(
     message = str(caught.value)
     assert message.startswith("outbox ") and "\n" not in message and len(message) < 300
     assert not (tmp_path / "missing").exists()
+
+
+class _ClaimsOnly:
+    def claim_task(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("client", "missing"),
+    [
+        (5, "claim_task"),
+        (None, "claim_task"),
+        ("http://127.0.0.1:8080/api", "claim_task"),
+        (TaskManagerConfig(api_url="http://127.0.0.1:9/api", api_key="a-config-key"), "claim_task"),
+        (_ClaimsOnly(), "update_progress"),
+    ],
+    ids=["int", "None", "url", "config", "claims-only"],
+)
+def test_what_is_not_a_client_is_refused_at_construction(client: Any, missing: str) -> None:
+    """An int, None, a URL, a config, an object lacking a method the worker calls: refused when
+    the Worker is built, naming what it lacks (run() used to fail with an AttributeError)."""
+    with pytest.raises(TaskManagerValidationError, match="client must be a TaskManagerClient") as caught:
+        Worker(client)
+    assert f"no {missing}()" in str(caught.value) and "a-config-key" not in str(caught.value)
+
+
+def test_every_client_kind_is_taken() -> None:
+    """Both clients and any object offering their methods (a wrapper, a test double)."""
+    sync = TaskManagerClient(api_url="http://127.0.0.1:9/api", api_key="k")
+    async_client = AsyncTaskManagerClient(api_url="http://127.0.0.1:9/api", api_key="k")
+    try:
+        for client in (sync, async_client, FakeClient(), AsyncFakeClient(FakeClient())):
+            assert Worker(client).client is client
+    finally:
+        sync.close()
+        asyncio.run(async_client.aclose())
+
+
+@pytest.mark.parametrize("register", ["add_handler", "decorator"])
+def test_a_handler_that_is_not_callable_is_refused(register: str) -> None:
+    """A TaskManagerValidationError, and still a TypeError for code that caught that."""
+    worker = Worker(FakeClient())
+    with pytest.raises(
+        TaskManagerValidationError, match=r"the handler for 'A\.B' must be a callable"
+    ) as caught:
+        if register == "add_handler":
+            worker.add_handler("A.B", 5)  # type: ignore[arg-type]
+        else:
+            worker.handler("A.B")(5)  # type: ignore[type-var]
+    assert isinstance(caught.value, TypeError) and worker.task_types == []
+
+
+def test_run_without_handlers_is_refused_with_a_typed_error() -> None:
+    """A TaskManagerValidationError, and still the RuntimeError it was."""
+    worker = Worker(FakeClient())
+    with pytest.raises(TaskManagerValidationError, match="no handlers registered") as caught:
+        worker.run(handle_signals=False)
+    assert isinstance(caught.value, RuntimeError)
+    with pytest.raises(TaskManagerValidationError, match="no handlers registered"):
+        asyncio.run(worker.arun(burst=True))
