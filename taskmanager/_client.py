@@ -81,7 +81,8 @@ class TaskManagerClient(BaseClient):
         http = self._http
         if http.is_closed:
             raise closed_client_error(call)
-        return exchange(http, call, self._base + call.path, self._headers, self._config.timeout)
+        timeout = call.attempt_timeout(self._config.timeout)
+        return exchange(http, call, self._base + call.path, self._headers, timeout)
 
     def _run(self, op: ops.Op[T]) -> T:
         """Drive an operation to its result, doing the I/O it asks for; close it whatever happens."""
@@ -256,5 +257,6 @@ class TaskManagerClient(BaseClient):
 
     def wait_for_task(self, task_id: int, timeout: float = 300.0, poll_interval: float = 1.0) -> models.Task:
         """Poll until the task completes (returns it), fails (TaskFailedError) or time runs out
-        (WaitTimeoutError)."""
+        (WaitTimeoutError). ``timeout`` bounds the polls too: a slow or stalled reply is not waited
+        for past it (a last poll still gets at least a second), nor retried."""
         return self._run(ops.wait_for_task(self._state, task_id, timeout, poll_interval))

@@ -27,6 +27,7 @@ from ._errors import (
     TaskManagerConnectionError,
     TaskManagerError,
     TaskManagerNotFoundError,
+    TaskManagerTimeoutError,
     TaskManagerUnsupportedError,
     TaskManagerValidationError,
     TaskNotClaimedError,
@@ -420,9 +421,11 @@ def complete_task(
     raise reply.error
 
 
-def get_task(state: ClientState, task_id: int) -> Op[models.Task]:
+def get_task(state: ClientState, task_id: int, deadline: float | None = None) -> Op[models.Task]:
     task_id = _task_id(task_id)
     call = _wire.get_task(task_id)
+    if deadline is not None:
+        call = call._replace(deadline=deadline)
     data = (yield from _send(state, call)).unwrap()
     item = _wire.single(call, data, f"task {task_id}")
     task: models.Task = _wire.convert(call, _wire.to_task, item, state.config.server_timezone)
@@ -475,7 +478,18 @@ def wait_for_task(state: ClientState, task_id: int, timeout: float, poll_interva
     poll_interval = _args.seconds("poll_interval", poll_interval, maximum=MAX_POLL_INTERVAL)
     deadline = time.monotonic() + timeout
     while True:
-        task: models.Task = yield from get_task(state, task_id)
+        try:
+            # Each poll within the wait's time: a slow or stalled reply is not waited for longer.
+            task: models.Task = yield from get_task(state, task_id, deadline)
+        except TaskManagerTimeoutError as err:
+            if time.monotonic() < deadline:
+                raise
+            raise WaitTimeoutError(
+                f"task {task_id}: no reply to its last poll within the {timeout:g} s wait ({err.message})",
+                task_id=task_id,
+                method="GET",
+                path=f"/tasks/{task_id}",
+            ) from err
         if task.status is models.TaskStatus.COMPLETED:
             return task
         if task.status is models.TaskStatus.FAILED:

@@ -9,6 +9,7 @@ sleep and drive the generator; everything else is decided in pure code.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
 
@@ -17,6 +18,9 @@ from ._errors import TaskManagerError
 __all__ = ["RESUMED", "Call", "Op", "Operation", "Pause", "Reply"]
 
 T = TypeVar("T")
+
+# The shortest attempt a deadline leaves a call (see ``Call.attempt_timeout``).
+MIN_ATTEMPT = 1.0
 
 Operation = Literal["read", "register", "create", "claim", "complete", "progress"]
 
@@ -29,6 +33,16 @@ class Call(NamedTuple):
     path: str
     json: Any
     params: dict[str, Any] | None
+    # A ``time.monotonic()`` time no attempt of this call may run past (a wait's own timeout):
+    # it shortens the attempt's timeout and ends the retries. None: the config's timeout only.
+    deadline: float | None = None
+
+    def attempt_timeout(self, timeout: float) -> float:
+        """The timeout of one attempt: the config's ``timeout``, cut to the time the deadline
+        leaves (but at least ``MIN_ATTEMPT`` seconds, so that a last look still gets an answer)."""
+        if self.deadline is None:
+            return timeout
+        return min(timeout, max(self.deadline - time.monotonic(), MIN_ATTEMPT))
 
 
 class Reply(NamedTuple):

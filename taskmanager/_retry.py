@@ -137,6 +137,8 @@ def send(config: TaskManagerConfig, call: Call) -> Op[Reply]:
         uncertain = uncertain or may_have_acted(error)
         attempt += 1
         delay = retry_delay(attempt, hint, base=config.retry_backoff, cap=config.retry_max_delay)
+        if call.deadline is not None and time.monotonic() + delay >= call.deadline:
+            return reply._replace(uncertain=uncertain)  # no time left for another attempt
         logger.warning("%s; retry %d of %d in %.2f s", error, attempt, retries, delay)
         yield Pause(delay)
 

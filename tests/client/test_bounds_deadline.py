@@ -11,7 +11,7 @@ import httpcore
 import httpx
 import pytest
 
-from taskmanager import AsyncTaskManagerClient, TaskManagerClient, TaskManagerTimeoutError
+from taskmanager import AsyncTaskManagerClient, TaskManagerClient, TaskManagerTimeoutError, WaitTimeoutError
 from taskmanager._sync_deadline import DeadlineClient, _Backend, wrap_backend
 
 from ._bounds_clients import KINDS, config, run
@@ -145,3 +145,21 @@ def test_own_async_pool_header_drip_is_cut() -> None:
             asyncio.run(main())
         took = time.monotonic() - started
     assert took < BOUND
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_wait_for_task_is_bounded_by_its_own_timeout(kind: str) -> None:
+    """A stalled poll is cut at the wait's timeout, not at the config's (longer) request timeout
+    times every retry: WaitTimeoutError, its cause the poll's TaskManagerTimeoutError."""
+    with serve([HEADER_DRIP] * 4) as server:
+        started = time.monotonic()
+        with pytest.raises(WaitTimeoutError) as caught:
+            run(
+                kind, server.url, lambda c: c.wait_for_task(1, timeout=TIMEOUT), timeout=8.0, retry_attempts=3
+            )
+        took = time.monotonic() - started
+        requests = list(server.requests)
+    assert took < BOUND, f"{kind}: the wait of {TIMEOUT} s took {took:.1f} s"
+    assert caught.value.task_id == 1
+    assert isinstance(caught.value.__cause__, TaskManagerTimeoutError)
+    assert len(requests) == 1  # no retry started past the wait's end
