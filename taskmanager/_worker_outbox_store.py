@@ -174,8 +174,10 @@ def _outcome(
     """The outcome a saved row holds; ``_BadRow`` when it cannot be delivered as it is."""
     if type(task_id) is not int or not 0 < task_id <= INT64_MAX:
         raise _BadRow(f"task id {shown(task_id)} is not a positive integer")
-    if not _utf8(worker_id) or not str(worker_id).strip():
+    if not _utf8(worker_id):
         raise _BadRow(f"worker id {shown(worker_id)} is not UTF-8 text")
+    if not str(worker_id).strip():
+        raise _BadRow(f"worker id {shown(worker_id)} is empty")
     if not _utf8(task_type):
         raise _BadRow(f"task type {shown(task_type)} is not UTF-8 text")
     if error is not None and not _utf8(error):

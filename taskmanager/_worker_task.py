@@ -70,6 +70,9 @@ def _as_result(value: Any) -> dict[str, Any] | None:
     """
     if value is None:
         return None
+    if inspect.iscoroutine(value):  # an async handler's ``return other(task)``, an await left out
+        value.close()  # never run: closed, so Python does not warn of it at exit
+        raise _UnreadableResult("the handler returned a coroutine, never awaited (is an 'await' missing?)")
     try:
         result: dict[str, Any] = walk("result", value if isinstance(value, Mapping) else {"value": value})[0]
     except KeyboardInterrupt:

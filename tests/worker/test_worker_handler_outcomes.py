@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -337,3 +339,27 @@ def test_progress_is_not_sent_while_the_api_is_failing() -> None:
     assert reported == [False] * 5
     assert fake.calls.count("progress") == 1
     assert stats.completed == 1
+
+
+def test_an_async_handler_returning_a_coroutine_fails_its_task_and_closes_it() -> None:
+    """``return other(task)`` in an async handler (an ``await`` left out): the task fails saying
+    so, and the coroutine is closed (Python would warn of it, never awaited, when collected)."""
+
+    async def other(task: Any) -> dict[str, Any]:
+        return {"ok": True}
+
+    async def handler(task: Any) -> Any:
+        return other(task)
+
+    fake = FakeClient(max_attempts=1)
+    fake.add(T, {"n": 1})
+    worker = Worker(AsyncFakeClient(fake), worker_id="w1", concurrency=1, sleep=RecordingSleep())
+    worker.add_handler(T, handler)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats = worker.run(burst=True, handle_signals=False)
+        gc.collect()
+    (task,) = fake.tasks.values()
+    assert (task.status, stats.failed) == ("failed", 1)
+    assert "returned a coroutine, never awaited" in (task.error_message or "")
+    assert not [w for w in caught if "never awaited" in str(w.message)]
