@@ -161,3 +161,21 @@ def test_run_without_handlers_is_refused_with_a_typed_error() -> None:
     assert isinstance(caught.value, RuntimeError)
     with pytest.raises(TaskManagerValidationError, match="no handlers registered"):
         asyncio.run(worker.arun(burst=True))
+
+
+def test_a_second_run_while_running_is_refused_with_a_typed_error() -> None:
+    async def scenario() -> None:
+        worker = Worker(AsyncFakeClient(FakeClient()), poll_interval=0.01)
+        worker.add_handler("T", lambda task: {})
+        first = asyncio.create_task(worker.arun())
+        for _ in range(1000):  # until the first run has started
+            if worker._running:
+                break
+            await asyncio.sleep(0.001)
+        with pytest.raises(TaskManagerValidationError, match="already running") as caught:
+            await worker.arun()
+        assert isinstance(caught.value, RuntimeError)
+        worker.stop()
+        await asyncio.wait_for(first, 10)
+
+    asyncio.run(scenario())
