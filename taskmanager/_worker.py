@@ -53,7 +53,14 @@ from ._worker_outbox import Outbox, Outcome
 from ._worker_outbox_store import open_store
 from ._worker_stats import Counters, WorkerStats
 from ._worker_stop import Interrupted, StopControl
-from ._worker_task import HANDLER_CANCEL_WAIT, AsyncWorkerTask, RunSettings, TaskRun, WorkerTask
+from ._worker_task import (
+    HANDLER_CANCEL_WAIT,
+    AsyncWorkerTask,
+    HandlerCall,
+    RunSettings,
+    TaskRun,
+    WorkerTask,
+)
 from ._worker_text import describe_error
 from ._worker_threads import DaemonPool
 from ._worker_watchdog import LoopWatchdog
@@ -100,7 +107,7 @@ class _Run:
             rng=worker._rng,
         )
         # Async handlers abandoned because they did not end when cancelled: closed at the end.
-        self.ignored_cancel: set[asyncio.Task[Any]] = set()
+        self.ignored_cancel: set[HandlerCall] = set()
         self.lost_claims = LostClaims(self.client, worker_id=worker.worker_id, types=worker.task_types)
         self.settings = RunSettings(
             worker_id=worker.worker_id,
@@ -601,16 +608,10 @@ class Worker:
         """Close the async handlers abandoned because they ignored their cancellation (they get a
         ``GeneratorExit`` where they wait), so that nothing of the run is left on the loop: the
         shutdown of an ``asyncio.run()`` waits for every task left, for ever for such a handler."""
-        jobs = [job for job in run.ignored_cancel if not job.done()]
-        for job in jobs:
-            coro = job.get_coro()
-            for _attempt in range(3):  # a handler may await again on GeneratorExit, too
-                try:
-                    coro.close()
-                    break
-                except Exception:  # it awaited again (RuntimeError), or its finally raised (closed)
-                    continue
-            job.cancel()  # the closed coroutine ends the asyncio task at its next step
+        calls = [call for call in run.ignored_cancel if not call.job.done()]
+        for call in calls:
+            call.close()
+        jobs = [call.job for call in calls]
         if not jobs:
             return
         _done, left = await asyncio.wait(jobs, timeout=HANDLER_CANCEL_WAIT)

@@ -33,7 +33,7 @@ from ._worker_threads import DaemonPool
 if TYPE_CHECKING:
     from ._models import ClaimedTask
 
-__all__ = ["AsyncWorkerTask", "RunSettings", "TaskRun", "WorkerTask"]
+__all__ = ["AsyncWorkerTask", "HandlerCall", "RunSettings", "TaskRun", "WorkerTask"]
 
 logger = logging.getLogger("taskmanager.worker")
 
@@ -96,11 +96,41 @@ class _Raised:
     exc: BaseException
 
 
-async def _boxed(awaitable: Any) -> Any:
-    try:
-        return await awaitable
-    except (KeyboardInterrupt, SystemExit) as exc:
-        return _Raised(exc)
+class HandlerCall:
+    """An async handler's awaitable, awaited by an asyncio task of its own (``job``), which the
+    worker can close when it gave up on it."""
+
+    def __init__(self, awaitable: Any) -> None:
+        self._awaitable = awaitable
+        self._closed = False
+        self.job: asyncio.Task[Any] = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> Any:
+        try:
+            return await self._awaitable
+        except (KeyboardInterrupt, SystemExit) as exc:
+            return _Raised(exc)
+        except RuntimeError:
+            if self._closed:  # a step into the handler's closed coroutine: it ends as cancelled
+                raise asyncio.CancelledError from None
+            raise
+
+    def close(self) -> None:
+        """End the handler where it waits (``GeneratorExit``), then its task (cancelled)."""
+        self._closed = True
+        for target in (self._awaitable, self.job.get_coro()):  # the handler, else its wrapper
+            close = getattr(target, "close", None)
+            if close is None:
+                continue
+            for _attempt in range(3):  # a handler may await again on GeneratorExit
+                try:
+                    close()
+                    break
+                except (Exception, asyncio.CancelledError):  # it awaited again, or its finally raised
+                    continue
+            if not inspect.iscoroutine(target) or inspect.getcoroutinestate(target) == inspect.CORO_CLOSED:
+                break
+        self.job.cancel()
 
 
 def _discard_outcome(job: asyncio.Future[Any]) -> None:
@@ -223,7 +253,7 @@ class TaskRun:
         stop_reason: Callable[[], str],
         interrupt: Callable[[str], None],
         claimed_since: float | None = None,
-        ignored_cancel: set[asyncio.Task[Any]] | None = None,
+        ignored_cancel: set[HandlerCall] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -355,8 +385,8 @@ class TaskRun:
         it gets ``HANDLER_CANCEL_WAIT`` seconds to end; if it ends by then, what it did counts,
         else it is left alone (closed when the run ends) and the cancellation goes on here.
         """
-        job = asyncio.ensure_future(_boxed(awaitable))
-        self.handler_job = job
+        call = HandlerCall(awaitable)
+        job = self.handler_job = call.job
         try:
             await asyncio.wait({job})  # a cancellation of this run lands here, not in the handler
         except asyncio.CancelledError:
@@ -365,7 +395,7 @@ class TaskRun:
                 await asyncio.wait({job}, timeout=HANDLER_CANCEL_WAIT)
             finally:
                 if not job.done():
-                    self._ignored(job)
+                    self._ignored(call)
             if not job.done() or job.cancelled():
                 raise
         result = job.result()
@@ -373,11 +403,11 @@ class TaskRun:
             raise result.exc
         return result
 
-    def _ignored(self, job: asyncio.Task[Any]) -> None:
+    def _ignored(self, call: HandlerCall) -> None:
         """The handler did not end when cancelled: whatever it does from now on is ignored."""
-        job.add_done_callback(_discard_outcome)
-        self._ignored_cancel.add(job)
-        job.add_done_callback(self._ignored_cancel.discard)
+        call.job.add_done_callback(_discard_outcome)
+        self._ignored_cancel.add(call)
+        call.job.add_done_callback(lambda _job: self._ignored_cancel.discard(call))
         logger.warning(
             "task %d (%s): the handler %s ignored its cancellation for %gs; abandoned (whatever it "
             "returns from now on is not sent; it is closed when the run ends)",

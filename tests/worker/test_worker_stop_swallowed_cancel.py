@@ -14,6 +14,7 @@ import json
 import logging
 import textwrap
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -180,6 +181,68 @@ def test_several_stubborn_handlers_each_get_what_they_did(
     _assert_abandoned(client, ids[2], "w-swallow-3")
     assert (out["stats"].claimed, out["stats"].completed, out["stats"].failed) == (3, 1, 2)
     assert [event.is_set() for event in closed] == [True, True, False]  # n=2: closed in its finally's wait
+
+
+# Python itself reports the handler's coroutine when it is collected: it ignores GeneratorExit.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_handler_that_ignores_being_closed_too_does_not_hold_run(
+    client: TaskManagerClient, server: LocalServer
+) -> None:
+    """``except BaseException: continue`` swallows the GeneratorExit of its closing too: run()
+    returns all the same, the task failed back."""
+    (task_id,) = _tasks(client, 1)
+    started = threading.Event()
+
+    async def deaf(task: Any) -> None:
+        started.set()
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except BaseException:  # the hostile handler under test
+                continue
+
+    with TaskManagerClient(config_for(server)) as worker_client:
+        worker = Worker(worker_client, worker_id="w-deaf", concurrency=1, grace_period=0.2)
+        worker.add_handler(T, deaf)
+        thread, out = _run_in_thread(lambda: worker.run(handle_signals=False))
+        assert started.wait(WAIT)
+        worker.stop()
+        _assert_returned(thread, out, worker)
+    _assert_abandoned(client, task_id, "w-deaf")
+
+
+def test_asyncio_run_shutdown_ends_an_arun_left_running(
+    client: TaskManagerClient, server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An arun() left running when the caller's main() returns: asyncio.run's shutdown cancels
+    every task at once (the handler's too); it ends, the tasks are failed back, and asyncio
+    logs no error about a task that ended badly."""
+    ids = _tasks(client, 2)
+    started = [threading.Event(), threading.Event()]
+    closed = threading.Event()
+
+    async def handler(task: Any) -> None:
+        await _swallow_forever(started[task.params["n"]], closed)
+
+    with TaskManagerClient(config_for(server)) as worker_client:
+        worker = Worker(worker_client, worker_id="w-left", concurrency=2, grace_period=0.2)
+        worker.add_handler(T, handler)
+
+        async def main() -> None:
+            asyncio.get_running_loop().create_task(worker.arun())
+            deadline = time.monotonic() + WAIT
+            while not all(event.is_set() for event in started) and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)  # polled: both handlers started
+            assert all(event.is_set() for event in started)
+
+        with caplog.at_level(logging.WARNING):
+            thread, out = _run_in_thread(lambda: asyncio.run(main()))
+            _assert_returned(thread, out, worker)
+    for task_id in ids:
+        task = client.get_task(task_id)
+        assert task.status is TaskStatus.PENDING
+        assert "worker w-left stopped (the run ended by CancelledError)" in (task.error_message or "")
+    assert not [r for r in caplog.records if r.name == "asyncio" and r.levelno >= logging.ERROR]
 
 
 SCRIPT = textwrap.dedent(
