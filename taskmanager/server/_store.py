@@ -118,14 +118,18 @@ class Store:
         self.tie_seed = tie_seed
         self._ties = random.Random(tie_seed)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, cached_statements=256)
-        self._db.execute("PRAGMA busy_timeout = 5000")
-        if path != ":memory:" and not path.startswith("file::memory:"):
-            self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.executescript(_SCHEMA)
-        # A real write now: a read-only file or folder fails here, not on the first create.
-        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened_at', ?)", (self.now(),))
+        try:
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            if path != ":memory:" and not path.startswith("file::memory:"):
+                self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(_SCHEMA)
+            # A real write now: a read-only file or folder fails here, not on the first create.
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened_at', ?)", (self.now(),))
+        except BaseException:
+            self._db.close()  # a file that cannot be used is not left open
+            raise
         # Types change only through register_type() of this store (one server per database
         # file), so rows are cached: creates and claims then need a single statement each.
         self._types: dict[str, tuple[Any, ...]] = {}

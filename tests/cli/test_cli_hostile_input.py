@@ -4,6 +4,7 @@ API key typed where something else was expected (never printed back)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -108,7 +109,7 @@ def test_migrate_json_files_refuse_deep_nesting_and_long_integers(
     cli: Any, tmp_path: Path, option: str, text: str, reason: str
 ) -> None:
     legacy = tmp_path / "legacy.db"
-    with sqlite3.connect(legacy) as conn:
+    with contextlib.closing(sqlite3.connect(legacy)) as conn, conn:  # committed, then closed
         conn.execute("CREATE TABLE task_queue (task_type TEXT, parameters TEXT)")
     path = tmp_path / "file.json"
     path.write_text(text, encoding="utf-8")
