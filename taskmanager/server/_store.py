@@ -126,7 +126,8 @@ class Store:
             self._db.executescript(_SCHEMA)
             # A real write now: a read-only file or folder fails here, not on the first create.
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened_at', ?)", (self.now(),))
+            opened = (self.now(),)
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened_at', ?)", opened)
         except BaseException:
             self._db.close()  # a file that cannot be used is not left open
             raise
