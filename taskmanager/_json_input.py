@@ -10,19 +10,33 @@ from typing import Any
 
 from ._dedupe import MAX_DEPTH
 
+__all__ = ["NotJSONError", "integer_too_long", "loads"]
+
+
+class NotJSONError(ValueError):
+    """The text is not JSON at all (other failures are readable JSON refused as too deep or long)."""
+
+
+def integer_too_long(err: ValueError) -> str | None:
+    """The reason for Python's refusal of an integer literal over its digit limit; None for any
+    other error (its own message advises raising the limit, which is not for the reader to do)."""
+    if "integer string conversion" not in str(err):
+        return None
+    return f"an integer of more than {sys.get_int_max_str_digits()} digits"
+
 
 def loads(text: str) -> Any:
-    """``json.loads(text)``; ValueError("not valid JSON: ...", "nested more than ... levels
-    deep", "an integer of more than ... digits") for what cannot be read."""
+    """``json.loads(text)``; NotJSONError("not valid JSON: ..."), or ValueError("nested more than
+    ... levels deep", "an integer of more than ... digits") for what cannot be read."""
     try:
         return json.loads(text)
     except RecursionError:
         # Python's recursion limit is hit far beyond the deepest value the server sends back.
         raise ValueError(f"nested more than {MAX_DEPTH} levels deep") from None
     except json.JSONDecodeError as err:
-        raise ValueError(f"not valid JSON: {err}") from None
+        raise NotJSONError(f"not valid JSON: {err}") from None
     except ValueError as err:
-        if "integer string conversion" not in str(err):
+        reason = integer_too_long(err)
+        if reason is None:
             raise
-        limit = sys.get_int_max_str_digits()
-        raise ValueError(f"an integer of more than {limit} digits") from None
+        raise ValueError(reason) from None

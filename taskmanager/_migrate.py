@@ -124,14 +124,14 @@ def _parse_params(text: Any) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"parameters are not text ({type(text).__name__})"
     try:
         value = json_input.loads(text)
-    except ValueError as err:
-        if not str(err).startswith("not valid JSON"):
-            return None, f"parameters cannot be read: {err}"  # nested too deeply, an integer too long
+    except json_input.NotJSONError:
         try:
             # Some old code stored str(dict): a Python literal, read safely (no code runs).
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             return None, "parameters are neither JSON nor a Python dict literal"
+    except ValueError as err:  # JSON, but nested too deeply or holding an integer too long
+        return None, f"parameters cannot be read: {err}"
     if not isinstance(value, dict):
         return None, f"parameters are a JSON {type(value).__name__}, not an object"
     return value, None

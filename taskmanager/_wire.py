@@ -21,7 +21,6 @@ import datetime as dt
 import functools
 import json
 import re
-import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,6 +36,7 @@ from ._errors import (
     make_status_error,
     server_message,
 )
+from ._json_input import integer_too_long
 from ._models import (
     ClaimedTask,
     CompletionOutcome,
@@ -235,11 +235,10 @@ def loads(content: bytes) -> Any:
     except RecursionError:
         raise ValueError(f"nested deeper than {MAX_REPLY_DEPTH} levels") from None
     except ValueError as err:
-        if "integer string conversion" in str(err):  # Python's advice to change its own limit
-            raise ValueError(
-                f"an integer of more than {sys.get_int_max_str_digits()} digits (PHP writes 64-bit integers)"
-            ) from None
-        raise
+        reason = integer_too_long(err)
+        if reason is None:
+            raise
+        raise ValueError(f"{reason} (PHP writes 64-bit integers)") from None
     # Only a body with enough brackets can be too deep: the count is cheap, the walk is not.
     if content.count(b"[") + content.count(b"{") > MAX_REPLY_DEPTH and _depth_over(value, MAX_REPLY_DEPTH):
         raise ValueError(f"nested deeper than {MAX_REPLY_DEPTH} levels")

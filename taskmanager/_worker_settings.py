@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _arguments as _args
+from ._config import TaskManagerConfig
 from ._errors import TaskManagerValidationError
 from ._shown import shown
 from ._worker_outbox_store import shown_path
@@ -83,9 +84,7 @@ def check_client(value: Any) -> None:
     missing = [name for name in _CLIENT_METHODS if not callable(getattr(value, name, None))]
     if not missing:
         return
-    hint = (
-        " (build one with TaskManagerClient(config))" if type(value).__name__ == "TaskManagerConfig" else ""
-    )
+    hint = " (build one with TaskManagerClient(config))" if isinstance(value, TaskManagerConfig) else ""
     raise TaskManagerValidationError(
         f"client must be a TaskManagerClient or an AsyncTaskManagerClient{hint}, got {shown(value)} "
         f"(it has no {missing[0]}() method)"
